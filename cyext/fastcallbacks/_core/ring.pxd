@@ -1,0 +1,23 @@
+from ._common cimport float64_t, intp_t, int64_t
+cimport cython
+
+cdef struct ring_t:
+    float64_t* buf      # capacity slots; the newest value sits at head - 1
+    float64_t* scratch  # capacity slots for the median
+    intp_t capacity
+    intp_t head         # next slot to write
+    intp_t count        # valid values, <= capacity
+    int64_t total       # values pushed since the last clear
+    int64_t nonfinite   # NaN/inf values pushed since the last clear
+    float64_t alpha     # EMA weight of the newest value
+    float64_t beta      # 1 - alpha
+    float64_t ema
+
+cdef void ring_push(ring_t* r, float64_t x) noexcept nogil
+cdef void ring_extend(ring_t* r, const float64_t* xs, intp_t n) noexcept nogil
+cdef float64_t ring_stat(ring_t* r, int kind) noexcept nogil
+
+cdef class RingMonitor:
+    cdef ring_t _r
+    cdef cython.pymutex _lock
+    cdef void _clear(self) noexcept nogil

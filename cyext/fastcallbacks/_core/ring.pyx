@@ -1,0 +1,286 @@
+"""Fixed-capacity ring buffer of metric values with window statistics."""
+from libc.math cimport isnan, isfinite, isinf, NAN
+from libc.stdlib cimport malloc, free, qsort
+from libc.string cimport memcpy
+
+cimport cython
+from ._common cimport (float64_t, intp_t, int64_t, STAT_MEAN, STAT_MEDIAN,
+                       STAT_MIN, STAT_MAX, STAT_EMA, STAT_LAST)
+
+import numpy as np
+
+_STATS = {"mean": STAT_MEAN, "median": STAT_MEDIAN, "min": STAT_MIN,
+          "max": STAT_MAX, "ema": STAT_EMA, "last": STAT_LAST}
+
+
+# ---------------------------------------------------------------------------
+# Kernels: never raise, never touch Python objects.
+
+cdef void ring_push(ring_t* r, float64_t x) noexcept nogil:
+    r.buf[r.head] = x
+    r.head += 1
+    if r.head == r.capacity:
+        r.head = 0
+    if r.count < r.capacity:
+        r.count += 1
+    if not isfinite(x):
+        r.nonfinite += 1
+    # EMA over every value ever pushed (not only the window).
+    if r.total == 0:
+        r.ema = x
+    else:
+        r.ema = r.alpha * x + r.beta * r.ema
+    r.total += 1
+
+
+cdef void ring_extend(ring_t* r, const float64_t* xs, intp_t n) noexcept nogil:
+    cdef intp_t i
+    for i in range(n):
+        ring_push(r, xs[i])
+
+
+cdef inline float64_t _at(ring_t* r, intp_t i) noexcept nogil:
+    # i-th value of the window, oldest first.
+    cdef intp_t j = r.head - r.count + i
+    if j < 0:
+        j += r.capacity
+    return r.buf[j]
+
+
+cdef int _cmp_double(const void* a, const void* b) noexcept nogil:
+    cdef float64_t x = (<const float64_t*>a)[0]
+    cdef float64_t y = (<const float64_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef float64_t _mean(ring_t* r) noexcept nogil:
+    cdef intp_t i, n = r.count
+    cdef float64_t s = 0.0, x
+    cdef bint finite = True
+    for i in range(n):
+        x = _at(r, i)
+        s += x
+        if not isfinite(x):
+            finite = False
+    if finite and not isfinite(s):
+        # The sum overflowed although every value is finite: average the
+        # scaled values instead.
+        s = 0.0
+        for i in range(n):
+            s += _at(r, i) / n
+        return s
+    return s / n
+
+
+cdef float64_t _median(ring_t* r) noexcept nogil:
+    cdef intp_t i, n = r.count
+    cdef float64_t a, b, m
+    for i in range(n):
+        r.scratch[i] = _at(r, i)
+        if isnan(r.scratch[i]):
+            return NAN
+    qsort(r.scratch, n, sizeof(float64_t), _cmp_double)
+    if n % 2 == 1:
+        return r.scratch[n // 2]
+    a = r.scratch[n // 2 - 1]
+    b = r.scratch[n // 2]
+    m = (a + b) * 0.5
+    if isinf(m) and isfinite(a) and isfinite(b):
+        m = a * 0.5 + b * 0.5
+    return m
+
+
+cdef float64_t _extreme(ring_t* r, bint want_max) noexcept nogil:
+    cdef intp_t i
+    cdef float64_t x, m = _at(r, 0)
+    if isnan(m):
+        return NAN
+    for i in range(1, r.count):
+        x = _at(r, i)
+        if isnan(x):
+            return NAN
+        if (x > m) if want_max else (x < m):
+            m = x
+    return m
+
+
+cdef float64_t ring_stat(ring_t* r, int kind) noexcept nogil:
+    # NaN for an empty window; NaN inside the window propagates (as numpy).
+    if r.count == 0:
+        return NAN
+    if kind == STAT_MEAN:
+        return _mean(r)
+    if kind == STAT_MEDIAN:
+        return _median(r)
+    if kind == STAT_MIN:
+        return _extreme(r, False)
+    if kind == STAT_MAX:
+        return _extreme(r, True)
+    if kind == STAT_EMA:
+        return r.ema
+    return _at(r, r.count - 1)
+
+
+# ---------------------------------------------------------------------------
+
+cdef class RingMonitor:
+    """Fixed-capacity window over the most recent values of a metric.
+
+    Args:
+        capacity: Number of values kept (the window size), at least 1.
+        alpha: Weight of the newest value in the exponential moving average,
+            in (0, 1]. Defaults to `2 / (capacity + 1)`.
+
+    `push` takes one value, `extend` a 1-D array of values (copied without
+    the GIL). `stat(name)` returns the window's `"mean"`, `"median"`,
+    `"min"`, `"max"`, `"ema"` or `"last"` value; NaN anywhere in the window
+    makes every window statistic NaN, and an empty window gives NaN.
+    """
+
+    def __cinit__(self, capacity, alpha=None):
+        self._r.buf = NULL
+        self._r.scratch = NULL
+
+    def __init__(self, capacity, alpha=None):
+        if isinstance(capacity, bool) or not isinstance(capacity, int):
+            raise TypeError(f"`capacity` must be an int, got {capacity!r}")
+        if capacity < 1:
+            raise ValueError(f"`capacity` must be >= 1, got {capacity}")
+        if alpha is None:
+            alpha = 2.0 / (capacity + 1.0)
+        alpha = float(alpha)
+        if not (0.0 < alpha <= 1.0):
+            raise ValueError(f"`alpha` must be in (0, 1], got {alpha}")
+        cdef intp_t cap = capacity
+        cdef float64_t* buf = <float64_t*>malloc(cap * sizeof(float64_t))
+        cdef float64_t* scratch = <float64_t*>malloc(cap * sizeof(float64_t))
+        if buf == NULL or scratch == NULL:
+            free(buf)
+            free(scratch)
+            raise MemoryError(f"cannot allocate a window of {capacity} values")
+        with self._lock:
+            free(self._r.buf)
+            free(self._r.scratch)
+            self._r.buf = buf
+            self._r.scratch = scratch
+            self._r.capacity = cap
+            self._r.alpha = alpha
+            self._r.beta = 1.0 - alpha
+            self._clear()
+
+    def __dealloc__(self):
+        free(self._r.buf)
+        free(self._r.scratch)
+
+    cdef void _clear(self) noexcept nogil:
+        self._r.head = 0
+        self._r.count = 0
+        self._r.total = 0
+        self._r.nonfinite = 0
+        self._r.ema = NAN
+
+    @property
+    def capacity(self):
+        """Maximum number of values in the window."""
+        return self._r.capacity
+
+    @property
+    def alpha(self):
+        """EMA weight of the newest value."""
+        return self._r.alpha
+
+    @property
+    def total(self):
+        """Values pushed since creation or the last `clear()`."""
+        return self._r.total
+
+    @property
+    def nonfinite(self):
+        """NaN or infinite values pushed since creation or the last `clear()`."""
+        return self._r.nonfinite
+
+    def __len__(self):
+        return self._r.count
+
+    def clear(self):
+        """Forget every value."""
+        with self._lock:
+            self._clear()
+
+    def push(self, value):
+        """Append one value (anything `float()` accepts)."""
+        cdef float64_t x = value
+        with self._lock:
+            ring_push(&self._r, x)
+
+    def extend(self, values):
+        """Append every value of a 1-D array-like, oldest first."""
+        cdef const float64_t[::1] xs = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+        cdef intp_t n = xs.shape[0]
+        if n == 0:
+            return
+        with nogil, self._lock:
+            ring_extend(&self._r, &xs[0], n)
+
+    def stat(self, kind="mean"):
+        """Window statistic: "mean", "median", "min", "max", "ema" or "last"."""
+        cdef int code
+        try:
+            code = _STATS[kind]
+        except (KeyError, TypeError):
+            raise ValueError(
+                f"Unknown statistic {kind!r}; expected one of {sorted(_STATS)}"
+            ) from None
+        cdef float64_t out
+        with self._lock:
+            out = ring_stat(&self._r, code)
+        return out
+
+    def push_stat(self, value, kind="mean"):
+        """`push(value)` then `stat(kind)`, in one locked step."""
+        cdef int code
+        try:
+            code = _STATS[kind]
+        except (KeyError, TypeError):
+            raise ValueError(
+                f"Unknown statistic {kind!r}; expected one of {sorted(_STATS)}"
+            ) from None
+        cdef float64_t x = value
+        cdef float64_t out
+        with self._lock:
+            ring_push(&self._r, x)
+            out = ring_stat(&self._r, code)
+        return out
+
+    def mean(self):
+        return self.stat("mean")
+
+    def median(self):
+        return self.stat("median")
+
+    def min(self):
+        return self.stat("min")
+
+    def max(self):
+        return self.stat("max")
+
+    def ema(self):
+        return self.stat("ema")
+
+    def last(self):
+        return self.stat("last")
+
+    def values(self):
+        """The window as a new float64 array, oldest first."""
+        cdef intp_t i
+        cdef float64_t[::1] o
+        with self._lock:
+            out = np.empty(self._r.count, dtype=np.float64)
+            o = out
+            for i in range(self._r.count):
+                o[i] = _at(&self._r, i)
+        return out
+
+    def __repr__(self):
+        return (f"RingMonitor(capacity={self._r.capacity}, len={self._r.count}, "
+                f"total={self._r.total})")

@@ -1,0 +1,41 @@
+"""Builds the compiled core of fastcallbacks (everything else is in pyproject.toml)."""
+import os
+import sys
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+MODULES = ["ring", "tracker", "snapshot"]
+
+if os.environ.get("FASTCALLBACKS_PURE_PYTHON") == "1":
+    ext_modules = []
+else:
+    debug = os.environ.get("FASTCALLBACKS_CYTHON_DEBUG") == "1"
+    # Bit-identical results with the pure-Python reference need plain IEEE
+    # double arithmetic: no fused multiply-add contraction.
+    extra = [] if sys.platform == "win32" else ["-ffp-contract=off"]
+    ext_modules = cythonize(
+        [
+            Extension(
+                f"fastcallbacks._core.{name}",
+                [f"cyext/fastcallbacks/_core/{name}.pyx"],
+                include_dirs=[np.get_include()],
+                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                extra_compile_args=extra,
+            )
+            for name in MODULES
+        ],
+        include_path=["cyext"],
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": debug,
+            "wraparound": debug,
+            "initializedcheck": debug,
+            "cdivision": True,
+            "embedsignature": True,
+            "freethreading_compatible": True,
+        },
+    )
+
+setup(ext_modules=ext_modules)

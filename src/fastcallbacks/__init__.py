@@ -1,0 +1,44 @@
+"""fastcallbacks: exact, fast drop-in replacements for Keras 3 callbacks.
+
+The callbacks are imported lazily, so the compiled core can be used (and
+tested) without importing Keras.
+"""
+
+from . import _impl
+
+__version__ = "0.1.0"
+
+_CALLBACKS = {
+    "EarlyStopping": "early_stopping",
+    "ReduceLROnPlateau": "reduce_lr_on_plateau",
+    "TerminateOnNaN": "terminate_on_nan",
+}
+
+__all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",
+           *_CALLBACKS]
+
+
+def implementation():
+    """Returns `"cython"` when the compiled core is in use, else `"python"`."""
+    return _impl.name
+
+
+def __getattr__(name):
+    if name in _CALLBACKS:
+        import importlib
+
+        module = importlib.import_module(f".{_CALLBACKS[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if name == "RingMonitor":
+        return _impl.ring.RingMonitor
+    if name == "BestTracker":
+        return _impl.tracker.BestTracker
+    if name == "WeightSnapshot":
+        return _impl.snapshot.WeightSnapshot
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

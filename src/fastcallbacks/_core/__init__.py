@@ -1,0 +1,1 @@
+"""The compiled core: ring (RingMonitor), tracker (BestTracker), snapshot (WeightSnapshot)."""

@@ -1,0 +1,1 @@
+"""Pure-Python reference of the compiled core: same names, same semantics."""
