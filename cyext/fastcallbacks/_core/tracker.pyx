@@ -143,8 +143,8 @@ cdef class BestTracker:
 
     def update(self, value, step):
         """Feed the newest value observed at `step`; return an action code."""
-        cdef float64_t x = value
-        cdef int64_t s = step
+        cdef float64_t x = float(value)
+        cdef int64_t s = int(step)
         cdef int action
         with self._lock:
             action = tracker_update(&self._t, x, s)
@@ -152,7 +152,7 @@ cdef class BestTracker:
 
     def is_better(self, value, reference):
         """Whether `value` improves on `reference` under this tracker's rule."""
-        cdef float64_t x = value, r = reference
+        cdef float64_t x = float(value), r = float(reference)
         return tracker_is_better(&self._t, x, r)
 
     def start_cooldown(self):
@@ -184,6 +184,10 @@ cdef class BestTracker:
     @property
     def min_delta(self):
         return self._t.min_delta
+
+    @min_delta.setter
+    def min_delta(self, value):
+        self._t.min_delta = fabs(<float64_t>float(value))
 
     @property
     def threshold_mode(self):
@@ -245,7 +249,7 @@ cdef class BestTracker:
 
     @best_step.setter
     def best_step(self, value):
-        self._t.best_step = value
+        self._t.best_step = int(value)
 
     @property
     def wait(self):
@@ -253,7 +257,7 @@ cdef class BestTracker:
 
     @wait.setter
     def wait(self, value):
-        self._t.wait = value
+        self._t.wait = int(value)
 
     @property
     def cooldown_counter(self):
@@ -261,7 +265,7 @@ cdef class BestTracker:
 
     @cooldown_counter.setter
     def cooldown_counter(self, value):
-        self._t.cooldown_counter = value
+        self._t.cooldown_counter = int(value)
 
     def __repr__(self):
         return (f"BestTracker(mode={self.mode!r}, best={self.best!r}, "

@@ -155,7 +155,14 @@ class BestTracker:
     def mode(self, value):
         self._mode = _mode(value)
 
-    min_delta = property(lambda self: self._min_delta)
+    @property
+    def min_delta(self):
+        return self._min_delta
+
+    @min_delta.setter
+    def min_delta(self, value):
+        self._min_delta = abs(float(value))
+
     threshold_mode = property(lambda self: "rel" if self._relative else "abs")
     on_patience = property(lambda self: "stop" if self._stop else "reduce")
     float32 = property(lambda self: self._f32)

@@ -1,0 +1,44 @@
+"""Host (numpy) views of Keras variables, without a backend import."""
+
+import numpy as np
+
+
+def host_array(variable):
+    """Returns the value of a Keras variable as a numpy array.
+
+    The array may alias the variable's host memory (read-only) where the
+    backend allows it, so callers copy it before the variable changes.
+    """
+    value = variable.value
+    read_value = getattr(value, "read_value", None)
+    if read_value is not None:  # tf.Variable: an eager tensor shares its buffer
+        tensor = read_value()
+        try:
+            return np.asarray(memoryview(tensor))
+        except (TypeError, ValueError, NotImplementedError, BufferError):
+            return tensor.numpy()
+    detach = getattr(value, "detach", None)
+    if detach is not None:  # torch tensor
+        return detach().cpu().numpy()
+    try:
+        return np.asarray(value)  # jax.Array, numpy
+    except Exception:  # pragma: no cover - exotic backends
+        return variable.numpy()
+
+
+def host_arrays(variables):
+    """`host_array` of each variable, in order."""
+    return [host_array(v) for v in variables]
+
+
+def to_float(value):
+    """`float()` of a backend scalar (variable, tensor or number)."""
+    if isinstance(value, float):
+        return value
+    numpy = getattr(value, "numpy", None)
+    if numpy is not None and hasattr(value, "assign"):  # a Keras variable
+        return float(host_array(value))
+    try:
+        return float(value)
+    except TypeError:
+        return float(np.asarray(value))

@@ -1,0 +1,264 @@
+"""ReduceLROnPlateau: lower the learning rate when a metric stops improving."""
+
+import warnings
+
+import keras
+import numpy as np
+
+from ._reference.tracker import IMPROVED as _IMPROVED
+from ._reference.tracker import REDUCE as _REDUCE
+from ._weights import to_float
+from .monitor_callback import MonitorCallback, print_msg
+
+
+@keras.saving.register_keras_serializable(package="fastcallbacks")
+class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning-rate schedule multiplied by a factor, floored at `min_lr`.
+
+    What `ReduceLROnPlateau(schedule_mode="scale")` installs on an optimizer
+    whose learning rate is a `LearningRateSchedule`.
+    """
+
+    def __init__(self, schedule, scale=1.0, min_lr=0.0):
+        self.schedule = schedule
+        self.scale = float(scale)
+        self.min_lr = float(min_lr)
+
+    def __call__(self, step):
+        lr = self.schedule(step)
+        if self.scale == 1.0:
+            return lr
+        return keras.ops.maximum(lr * self.scale, self.min_lr)
+
+    def get_config(self):
+        return {
+            "schedule": keras.saving.serialize_keras_object(self.schedule),
+            "scale": self.scale,
+            "min_lr": self.min_lr,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["schedule"] = keras.saving.deserialize_keras_object(config["schedule"])
+        return cls(**config)
+
+
+class ReduceLROnPlateau(MonitorCallback):
+    """Reduce the learning rate when a metric has stopped improving.
+
+    A drop-in replacement for `keras.callbacks.ReduceLROnPlateau`: the same
+    arguments, defaults, attributes, warnings, errors, `learning_rate` log
+    key and decisions, made by the compiled core.
+
+    Args:
+        monitor: Quantity to be monitored. Defaults to `"val_loss"`.
+        factor: Factor by which the learning rate is reduced,
+            `new_lr = lr * factor`. Defaults to `0.1`; must be < 1.
+        patience: Number of epochs with no improvement after which the
+            learning rate is reduced. Defaults to `10`.
+        verbose: 0 (quiet) or 1 (a message per reduction).
+        mode: One of `{"auto", "min", "max"}`. Defaults to `"auto"`.
+        min_delta: Threshold for measuring a new optimum. Defaults to `1e-4`.
+        cooldown: Number of epochs to wait before resuming normal operation
+            after a reduction. Defaults to `0`.
+        min_lr: Lower bound on the learning rate. Defaults to `0.0`.
+
+    Beyond Keras (keyword-only, off by default):
+        window, smoothing: Decide on a statistic (`"mean"`, `"median"`,
+            `"min"`, `"max"`, `"ema"`) of the last `window` values.
+        threshold_mode: `"rel"` makes `min_delta` a fraction of the best value.
+        check_finite: Stop training at once when the monitored value is NaN
+            or inf.
+        schedule_mode: What to do with an optimizer whose learning rate is a
+            `LearningRateSchedule`: `"raise"` (Keras: `TypeError` at the first
+            reduction) or `"scale"`: multiply the schedule's output by the
+            accumulated factor, floored at `min_lr`.
+
+    Example:
+
+    >>> reduce_lr = fastcallbacks.ReduceLROnPlateau(monitor="val_loss",
+    ...                                             factor=0.2, patience=5,
+    ...                                             min_lr=0.001)
+    >>> model.fit(x_train, y_train, callbacks=[reduce_lr])
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        verbose=0,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+        *,
+        window=1,
+        smoothing="mean",
+        threshold_mode="abs",
+        check_finite=False,
+        schedule_mode="raise",
+        **kwargs,
+    ):
+        super().__init__(
+            monitor,
+            mode,
+            min_delta=min_delta,
+            window=window,
+            smoothing=smoothing,
+            threshold_mode=threshold_mode,
+            check_finite=check_finite,
+            _on_patience="reduce",
+        )
+        if factor >= 1.0:
+            raise ValueError(
+                "ReduceLROnPlateau does not support a factor >= 1.0. "
+                f"Received factor={factor}"
+            )
+        if schedule_mode not in ("raise", "scale"):
+            raise ValueError(
+                "`schedule_mode` must be 'raise' or 'scale', got "
+                f"{schedule_mode!r}"
+            )
+        if isinstance(patience, bool) or not isinstance(patience, (int, float)):
+            raise TypeError(f"`patience` must be an int, got {patience!r}")
+        if patience < 0:
+            raise ValueError(f"`patience` must be >= 0, got {patience}")
+        if isinstance(cooldown, bool) or not isinstance(cooldown, int):
+            raise TypeError(f"`cooldown` must be an int, got {cooldown!r}")
+        if cooldown < 0:
+            raise ValueError(f"`cooldown` must be >= 0, got {cooldown}")
+        self.factor = factor
+        self.min_lr = min_lr
+        self.patience = patience
+        self.verbose = verbose
+        self.cooldown = cooldown
+        self.cooldown_counter = 0  # Cooldown counter.
+        self.wait = 0
+        self.schedule_mode = schedule_mode
+        self.stop_reason = None
+
+    # -- attributes backed by the core -----------------------------------------
+
+    @property
+    def wait(self):
+        return self._tracker.wait
+
+    @wait.setter
+    def wait(self, value):
+        self._tracker.wait = value
+
+    @property
+    def cooldown_counter(self):
+        return self._tracker.cooldown_counter
+
+    @cooldown_counter.setter
+    def cooldown_counter(self, value):
+        self._tracker.cooldown_counter = value
+
+    @property
+    def patience(self):
+        return self._patience
+
+    @patience.setter
+    def patience(self, value):
+        self._patience = value
+        self._tracker.patience = max(0, -int(-value // 1))
+
+    @property
+    def cooldown(self):
+        return self._cooldown
+
+    @cooldown.setter
+    def cooldown(self, value):
+        self._cooldown = value
+        self._tracker.cooldown = value
+
+    def in_cooldown(self):
+        return self.cooldown_counter > 0
+
+    # -- hooks -------------------------------------------------------------------
+
+    def _reset(self):
+        """Resets wait counter, cooldown counter, and best value."""
+        self._reset_monitor()
+        self.best = None
+        self.cooldown_counter = 0
+        self.wait = 0
+        self.stop_reason = None
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
+        old_lr = to_float(optimizer.learning_rate)
+        if old_lr > np.float32(self.min_lr):
+            new_lr = old_lr * self.factor
+            new_lr = max(new_lr, self.min_lr)
+            if self.schedule_mode == "scale" and isinstance(
+                getattr(optimizer, "_learning_rate", None),
+                keras.optimizers.schedules.LearningRateSchedule,
+            ):
+                self._scale_schedule(optimizer)
+            else:
+                optimizer.learning_rate = new_lr
+            if self.verbose > 0:
+                name_str = f" {name}" if name else ""
+                print_msg(
+                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing"
+                    f"{name_str} learning rate to {new_lr}."
+                )
+            return True
+        return False
+
+    def _scale_schedule(self, optimizer):
+        schedule = optimizer._learning_rate
+        if not isinstance(schedule, ScaledSchedule):
+            schedule = ScaledSchedule(schedule, 1.0, self.min_lr)
+            optimizer._learning_rate = schedule
+        schedule.scale *= self.factor
+        schedule.min_lr = float(self.min_lr)
+        # A compiled train step captured the old factor: retrace it.
+        if getattr(self.model, "train_function", None) is not None:
+            self.model.make_train_function(force=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            # Delay setup until the model's metrics are all built.
+            self._set_monitor_op()
+        logs = logs or {}
+        optimizer = self.model.optimizer
+        if hasattr(optimizer, "optimizers"):
+            for opt in optimizer.optimizers:
+                logs[f"learning_rate_{opt.name}"] = to_float(opt.learning_rate)
+        else:
+            logs["learning_rate"] = to_float(optimizer.learning_rate)
+        current = logs.get(self.monitor)
+
+        if current is None:
+            warnings.warn(
+                "Learning rate reduction is conditioned on metric "
+                f"`{self.monitor}` which is not available. Available metrics "
+                f"are: {','.join(list(logs.keys()))}.",
+                stacklevel=2,
+            )
+            return
+        if self.check_finite and not self._is_finite(current):
+            self.stop_reason = "non_finite"
+            self.model.stop_training = True
+            return
+        value = self._monitored(current)
+        action = self._tracker.update(value, epoch)
+        if action == _IMPROVED:
+            self._best = value
+        elif action == _REDUCE:
+            reduced = False
+            if hasattr(optimizer, "optimizers"):
+                for opt in optimizer.optimizers:
+                    if self._reduce_optimizer_lr(opt, epoch, f"{opt.name}"):
+                        reduced = True
+            elif self._reduce_optimizer_lr(optimizer, epoch):
+                reduced = True
+            if reduced:
+                self._tracker.start_cooldown()

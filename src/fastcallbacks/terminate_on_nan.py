@@ -1,0 +1,45 @@
+"""TerminateOnNaN: stop training when the loss becomes NaN or infinite."""
+
+import math
+
+import keras
+import numpy as np
+
+from .monitor_callback import print_msg
+
+
+class TerminateOnNaN(keras.callbacks.Callback):
+    """Stop training when a NaN or infinite loss is encountered.
+
+    A drop-in replacement for `keras.callbacks.TerminateOnNaN`, with the same
+    batch hook (`on_batch_end`, so Keras dispatches it synchronously, as it
+    does the original) and a cheaper check for the Python floats `fit()`
+    passes.
+
+    Args:
+        raise_error: If True, raise a `RuntimeError` instead of stopping
+            gracefully. Defaults to `False`.
+    """
+
+    def __init__(self, raise_error: bool = False):
+        super().__init__()
+        self.raise_error = raise_error
+
+    def on_batch_end(self, batch, logs=None):
+        """Checks the batch loss; stops (or raises) if it is NaN or inf."""
+        logs = logs or {}
+        loss = logs.get("loss")
+        if loss is None:
+            return
+        if type(loss) is float:
+            if math.isfinite(loss):
+                return
+        elif not (np.isnan(loss) or np.isinf(loss)):
+            return
+        if self.raise_error:
+            raise RuntimeError(
+                f"NaN or Inf loss encountered at batch {batch}. "
+                f"Loss value: {loss}. Terminating training immediately."
+            )
+        print_msg(f"Batch {batch}: Invalid loss, terminating training")
+        self.model.stop_training = True
