@@ -35,9 +35,8 @@ def to_float(value):
     """`float()` of a backend scalar (variable, tensor or number)."""
     if isinstance(value, float):
         return value
-    numpy = getattr(value, "numpy", None)
-    if numpy is not None and hasattr(value, "assign"):  # a Keras variable
-        return float(host_array(value))
+    if hasattr(value, "assign") and hasattr(value, "value"):  # a Keras variable
+        value = value.value  # float() of the backend tensor skips a copy
     try:
         return float(value)
     except TypeError:
