@@ -34,7 +34,6 @@ else:
             "initializedcheck": debug,
             "cdivision": True,
             "embedsignature": True,
-            "freethreading_compatible": True,
         },
     )
 

@@ -10,8 +10,13 @@ def host_array(variable):
     backend allows it, so callers copy it before the variable changes.
     """
     value = variable.value
-    read_value = getattr(value, "read_value", None)
-    if read_value is not None:  # tf.Variable: an eager tensor shares its buffer
+    # tf.Variable: an eager read gives a tensor that shares the variable's
+    # buffer. `_read_variable_op` is `read_value` without its name scope and
+    # identity op (half the cost); fall back to the public method.
+    read_value = getattr(value, "_read_variable_op", None) or getattr(
+        value, "read_value", None
+    )
+    if read_value is not None:
         tensor = read_value()
         try:
             return np.asarray(memoryview(tensor))
