@@ -101,7 +101,11 @@ class EarlyStopping(MonitorCallback):
             # Bound on the instance only: the class keeps Keras's default
             # batch hooks, so async dispatch stays on when this is unused.
             self.on_train_batch_end = self._on_train_batch_end_check
-            self.async_safe = True
+            # The check only reads the logs and sets `stop_training`, so it
+            # may run on Keras's dispatch thread (JAX, torch). A weight
+            # snapshot needs the backend state synced into the model, which
+            # only the training thread may do: then stay synchronous.
+            self.async_safe = not restore_best_weights
         self.patience = patience
         self.verbose = verbose
         self.baseline = baseline
@@ -202,6 +206,7 @@ class EarlyStopping(MonitorCallback):
         self._decide(current, check, self._epoch)
 
     def _decide(self, current, step, epoch):
+        """Runs one check; returns after stopping training if it must."""
         if self.check_finite and not self._is_finite(current):
             return self._stop(epoch, "non_finite")
         value = self._monitored(current)
@@ -233,7 +238,13 @@ class EarlyStopping(MonitorCallback):
     def _stop(self, epoch, reason):
         self.stopped_epoch = epoch
         self.stop_reason = reason
-        self.model.stop_training = True
+        if getattr(self, "async_safe", False):
+            # Possibly on the dispatch thread: `self.model` would sync the
+            # JAX training state from here, so set the flag on the model
+            # object directly.
+            self._model.stop_training = True
+        else:
+            self.model.stop_training = True
 
     def _snapshot(self):
         if self._snapshots is None:
