@@ -194,7 +194,7 @@ class EarlyStopping(MonitorCallback):
         if self._steps % self.check_every_n_steps:
             return
         if self.monitor_op is None:
-            self._set_monitor_op()
+            self._set_monitor_op(self._model)
         current = (logs or {}).get(self.monitor)
         if current is None:
             self.get_monitor_value(logs)  # warns

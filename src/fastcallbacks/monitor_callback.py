@@ -131,7 +131,12 @@ class MonitorCallback(keras.callbacks.Callback):
 
     # -- direction ---------------------------------------------------------------
 
-    def _set_monitor_op(self):
+    def _set_monitor_op(self, model=None):
+        # `model`: the training thread passes nothing (Keras reads
+        # `self.model`); a batch hook on Keras's dispatch thread passes the
+        # raw model, since `self.model` syncs the JAX state.
+        if model is None:
+            model = self.model
         if self.mode == "min":
             self.monitor_op = ops.less
         elif self.mode == "max":
@@ -140,9 +145,9 @@ class MonitorCallback(keras.callbacks.Callback):
             metric_name = self.monitor.removeprefix("val_")
             if metric_name == "loss":
                 self.monitor_op = ops.less
-            if hasattr(self.model, "metrics"):
+            if hasattr(model, "metrics"):
                 found = []
-                for m in self.model.metrics:
+                for m in model.metrics:
                     if _is_metric_container(m):
                         found.extend(m.metrics)
                 for m in found:
