@@ -73,13 +73,28 @@ cdef float64_t _mean(ring_t* r) noexcept nogil:
 
 
 cdef float64_t _median(ring_t* r) noexcept nogil:
-    cdef intp_t i, n = r.count
-    cdef float64_t a, b, m
+    cdef intp_t i, j, n = r.count, negative = 0, zeros = 0
+    cdef float64_t a, b, m, x
     for i in range(n):
-        r.scratch[i] = _at(r, i)
-        if isnan(r.scratch[i]):
+        x = _at(r, i)
+        if isnan(x):
             return NAN
+        if x < 0.0:
+            negative += 1
+        elif x == 0.0:
+            zeros += 1
+        r.scratch[i] = x
     qsort(r.scratch, n, sizeof(float64_t), _cmp_double)
+    if zeros > 1:
+        # qsort need not be stable; the reference's sort is. -0.0 and 0.0 are
+        # the only equal values that differ, so put the zeros (which sit at
+        # [negative, negative + zeros)) back in window order.
+        j = negative
+        for i in range(n):
+            x = _at(r, i)
+            if x == 0.0:
+                r.scratch[j] = x
+                j += 1
     if n % 2 == 1:
         return r.scratch[n // 2]
     a = r.scratch[n // 2 - 1]
@@ -209,7 +224,7 @@ cdef class RingMonitor:
 
     def push(self, value):
         """Append one value (anything `float()` accepts)."""
-        cdef float64_t x = value
+        cdef float64_t x = float(value)  # as the reference: strings too
         with self._lock:
             ring_push(&self._r, x)
 
@@ -245,7 +260,7 @@ cdef class RingMonitor:
             raise ValueError(
                 f"Unknown statistic {kind!r}; expected one of {sorted(_STATS)}"
             ) from None
-        cdef float64_t x = value
+        cdef float64_t x = float(value)  # as the reference: strings too
         cdef float64_t out
         with self._lock:
             ring_push(&self._r, x)

@@ -45,7 +45,8 @@ class WeightSnapshot:
 
     def capture(self, arrays):
         """Copy `arrays` (a sequence of array-likes) and return the copies."""
-        srcs = [np.ascontiguousarray(a) for a in arrays]
+        # C order, but unlike ascontiguousarray keeps 0-d arrays 0-d.
+        srcs = [np.asarray(a, order="C") for a in arrays]
         for a in srcs:
             if a.dtype.hasobject:
                 raise TypeError("WeightSnapshot cannot copy object arrays")

@@ -1,0 +1,19 @@
+# Stubs for fastcallbacks._core.snapshot (cyext/fastcallbacks/_core/snapshot.pyx).
+# C-level types are noted in trailing comments.
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+class WeightSnapshot:
+    def __init__(
+        self,
+        max_sets: int = 2,  # Py_ssize_t, >= 1
+    ) -> None: ...
+    @property
+    def allocations(self) -> int: ...  # readonly Py_ssize_t
+    def clear(self) -> None: ...
+    def capture(
+        self,
+        arrays: Iterable[npt.ArrayLike],  # copied with memcpy, without the GIL
+    ) -> list[np.ndarray]: ...
