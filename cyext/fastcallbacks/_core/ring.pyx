@@ -148,8 +148,10 @@ cdef class RingMonitor:
 
     `push` takes one value, `extend` a 1-D array of values (copied without
     the GIL). `stat(name)` returns the window's `"mean"`, `"median"`,
-    `"min"`, `"max"`, `"ema"` or `"last"` value; NaN anywhere in the window
-    makes every window statistic NaN, and an empty window gives NaN.
+    `"min"`, `"max"`, `"ema"` or `"last"` value; NaN in the window makes
+    `"mean"`, `"median"`, `"min"` and `"max"` NaN; `"last"` is the newest value;
+    `"ema"` runs over every value pushed, so after a NaN it stays NaN until
+    `clear()`. An empty window gives NaN for every statistic.
     """
 
     def __cinit__(self, capacity, alpha=None):

@@ -17,8 +17,10 @@ class RingMonitor:
             in (0, 1]. Defaults to `2 / (capacity + 1)`.
 
     `stat(name)` returns the window's `"mean"`, `"median"`, `"min"`, `"max"`,
-    `"ema"` or `"last"` value; NaN anywhere in the window makes every window
-    statistic NaN, and an empty window gives NaN.
+    `"ema"` or `"last"` value; NaN in the window makes
+    `"mean"`, `"median"`, `"min"` and `"max"` NaN; `"last"` is the newest value;
+    `"ema"` runs over every value pushed, so after a NaN it stays NaN until
+    `clear()`. An empty window gives NaN for every statistic.
     """
 
     def __init__(self, capacity, alpha=None):
