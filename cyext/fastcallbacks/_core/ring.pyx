@@ -298,6 +298,32 @@ cdef class RingMonitor:
                 o[i] = _at(&self._r, i)
         return out
 
+    # Pickling and copy.deepcopy (e.g. a tuner cloning callbacks): the
+    # window is stored oldest first, with the counters and the EMA.
+    def __reduce__(self):
+        return (RingMonitor, (self._r.capacity, self._r.alpha), self.__getstate__())
+
+    def __getstate__(self):
+        cdef intp_t i
+        with self._lock:
+            values = [_at(&self._r, i) for i in range(self._r.count)]
+            return (values, self._r.total, self._r.nonfinite, self._r.ema)
+
+    def __setstate__(self, state):
+        values, total, nonfinite, ema = state
+        cdef intp_t i, n = len(values)
+        if n > self._r.capacity:
+            raise ValueError("state holds more values than the capacity")
+        with self._lock:
+            self._clear()
+            for i in range(n):
+                self._r.buf[i] = values[i]
+            self._r.count = n
+            self._r.head = n % self._r.capacity
+            self._r.total = total
+            self._r.nonfinite = nonfinite
+            self._r.ema = ema
+
     def __repr__(self):
         return (f"RingMonitor(capacity={self._r.capacity}, len={self._r.count}, "
                 f"total={self._r.total})")

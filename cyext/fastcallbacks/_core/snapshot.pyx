@@ -55,6 +55,10 @@ cdef class WeightSnapshot:
         self._max_sets = max_sets
         self.allocations = 0
 
+    def __reduce__(self):
+        # Buffers are a cache: a copy starts without them.
+        return (WeightSnapshot, (self._max_sets,))
+
     def clear(self):
         """Drop every buffer."""
         self._pool = []

@@ -267,6 +267,25 @@ cdef class BestTracker:
     def cooldown_counter(self, value):
         self._t.cooldown_counter = int(value)
 
+    # Pickling and copy.deepcopy (e.g. a tuner cloning callbacks).
+    def __reduce__(self):
+        config = (self.mode, self._t.min_delta, self._t.patience, self.baseline,
+                  self._t.start_from, self._t.cooldown, self.threshold_mode,
+                  self.on_patience, bool(self._t.f32))
+        return (BestTracker, config, self.__getstate__())
+
+    def __getstate__(self):
+        return (self.best, self._t.best_step, self._t.wait, self._t.cooldown_counter)
+
+    def __setstate__(self, state):
+        best, best_step, wait, cooldown_counter = state
+        with self._lock:
+            self._t.has_best = best is not None
+            self._t.best = best if best is not None else 0.0
+            self._t.best_step = best_step
+            self._t.wait = wait
+            self._t.cooldown_counter = cooldown_counter
+
     def __repr__(self):
         return (f"BestTracker(mode={self.mode!r}, best={self.best!r}, "
                 f"wait={self._t.wait}, cooldown_counter={self._t.cooldown_counter})")

@@ -173,6 +173,30 @@ class RingMonitor:
         with self._lock:
             return np.array(self._window(), dtype=np.float64)
 
+    # Pickling and copy.deepcopy (e.g. a tuner cloning callbacks): the
+    # window is stored oldest first, with the counters and the EMA.
+    def __reduce__(self):
+        return (RingMonitor, (self._capacity, self._alpha), self.__getstate__())
+
+    def __getstate__(self):
+        with self._lock:
+            return (self._window(), self._total, self._nonfinite, self._ema)
+
+    def __setstate__(self, state):
+        values, total, nonfinite, ema = state
+        n = len(values)
+        if n > self._capacity:
+            raise ValueError("state holds more values than the capacity")
+        with self._lock:
+            self._clear()
+            for i, x in enumerate(values):
+                self._buf[i] = float(x)
+            self._count = n
+            self._head = n % self._capacity
+            self._total = int(total)
+            self._nonfinite = int(nonfinite)
+            self._ema = float(ema)
+
     def __repr__(self):
         return (f"RingMonitor(capacity={self._capacity}, len={self._count}, "
                 f"total={self._total})")

@@ -29,6 +29,10 @@ class WeightSnapshot:
         self.allocations = 0
         self._lock = threading.Lock()
 
+    def __reduce__(self):
+        # Buffers are a cache: a copy starts without them.
+        return (WeightSnapshot, (self._max_sets,))
+
     def clear(self):
         """Drop every buffer."""
         self._pool = []

@@ -226,6 +226,24 @@ class BestTracker:
     def cooldown_counter(self, value):
         self._cooldown_counter = int(value)
 
+    # Pickling and copy.deepcopy (e.g. a tuner cloning callbacks).
+    def __reduce__(self):
+        config = (self._mode, self._min_delta, self._patience, self._baseline,
+                  self._start_from, self._cooldown, self.threshold_mode,
+                  self.on_patience, self._f32)
+        return (BestTracker, config, self.__getstate__())
+
+    def __getstate__(self):
+        return (self._best, self._best_step, self._wait, self._cooldown_counter)
+
+    def __setstate__(self, state):
+        best, best_step, wait, cooldown_counter = state
+        with self._lock:
+            self._best = None if best is None else float(best)
+            self._best_step = int(best_step)
+            self._wait = int(wait)
+            self._cooldown_counter = int(cooldown_counter)
+
     def __repr__(self):
         return (f"BestTracker(mode={self.mode!r}, best={self.best!r}, "
                 f"wait={self._wait}, cooldown_counter={self._cooldown_counter})")
