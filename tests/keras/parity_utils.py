@@ -1,0 +1,204 @@
+"""Helpers shared by the Keras parity tests (imported by name: this folder
+is on sys.path, it has no __init__.py so that it cannot shadow `keras`)."""
+
+import contextlib
+import io
+import warnings
+
+import numpy as np
+
+
+# -- tiny real models for direct hook calls -------------------------------------
+
+
+def tiny_model(learning_rate=1.0, optimizer=None):
+    """A compiled 3 -> 2 Dense model with a real SGD optimizer.
+
+    Real Keras objects give exact parity with what the Keras callbacks read:
+    `optimizer.learning_rate` (a float32 variable), `get_weights()`,
+    `set_weights()`, `weights`, `metrics`, `stop_training`.
+    """
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    if optimizer is None:
+        optimizer = keras.optimizers.SGD(learning_rate=learning_rate)
+    model.compile(optimizer=optimizer, loss="mse")
+    model.stop_training = False
+    model.set_weights(epoch_weights(model, -1))  # identical for every call
+    return model
+
+
+def epoch_weights(model, epoch, salt=0):
+    """Deterministic, epoch-dependent weights for `model` (distinct per epoch)."""
+    rng = np.random.default_rng([salt, epoch + 1])
+    return [
+        rng.standard_normal(w.shape).astype(w.dtype) + np.float32(epoch)
+        for w in model.get_weights()
+    ]
+
+
+class ModelPair:
+    """Two identical tiny models: one for the Keras callback, one for ours."""
+
+    def __init__(self):
+        self.keras = tiny_model()
+        self.ours = tiny_model()
+
+    def reset(self, learning_rate=1.0, salt=0):
+        for m in (self.keras, self.ours):
+            m.stop_training = False
+            m.optimizer.learning_rate = learning_rate
+            m.set_weights(epoch_weights(m, -1, salt))
+
+    def set_epoch_weights(self, epoch, salt=0):
+        w = epoch_weights(self.keras, epoch, salt)
+        self.keras.set_weights(w)
+        self.ours.set_weights(w)
+
+
+# -- comparisons -----------------------------------------------------------------
+
+
+def _isnan(x):
+    try:
+        return bool(np.isnan(x))
+    except TypeError:
+        return False
+
+
+def same_scalar(ours, theirs):
+    """Equal value *and* type; NaN equals NaN; None only equals None."""
+    if ours is None or theirs is None:
+        return ours is theirs
+    if type(ours) is not type(theirs):
+        return False
+    if _isnan(theirs):
+        return _isnan(ours)
+    return ours == theirs
+
+
+def assert_same_scalar(ours, theirs, what=""):
+    assert same_scalar(ours, theirs), (
+        f"{what}: ours={ours!r} ({type(ours).__name__}), "
+        f"keras={theirs!r} ({type(theirs).__name__})"
+    )
+
+
+def same_arrays(ours, theirs):
+    """Two lists of arrays with identical shapes, dtypes and bits (NaN==NaN)."""
+    if ours is None or theirs is None:
+        return ours is theirs
+    if len(ours) != len(theirs):
+        return False
+    return all(
+        np.asarray(a).dtype == np.asarray(b).dtype
+        and np.array_equal(a, b, equal_nan=True)
+        for a, b in zip(ours, theirs)
+    )
+
+
+def learning_rate(model):
+    """The optimizer's learning rate as Keras's ReduceLROnPlateau reads it."""
+    from keras.src import backend
+
+    return float(backend.convert_to_numpy(model.optimizer.learning_rate))
+
+
+# -- calling both sides -------------------------------------------------------------
+
+
+def _run(fn):
+    """Calls fn(); returns (exception, warnings, stdout)."""
+    out = io.StringIO()
+    exc = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with contextlib.redirect_stdout(out):
+            try:
+                fn()
+            except Exception as e:  # compared below
+                exc = e
+    caught = [
+        (w.category, str(w.message))
+        for w in caught
+        # numpy 2 noise from Keras reading TF variables (see pyproject.toml).
+        if not str(w.message).startswith("__array__ implementation")
+    ]
+    return exc, caught, out.getvalue()
+
+
+def call_both(theirs, ours, hook, *args):
+    """Calls `hook(*args)` on both callbacks, compares side effects.
+
+    The last positional argument, if a dict, is copied for each side so that
+    writes into the logs can be compared; returns (their_logs, our_logs).
+    """
+    args_k, args_o = list(args), list(args)
+    logs_k = logs_o = None
+    if args and isinstance(args[-1], dict):
+        logs_k, logs_o = dict(args[-1]), dict(args[-1])
+        args_k[-1], args_o[-1] = logs_k, logs_o
+    exc_k, warn_k, out_k = _run(lambda: getattr(theirs, hook)(*args_k))
+    exc_o, warn_o, out_o = _run(lambda: getattr(ours, hook)(*args_o))
+    assert type(exc_o) is type(exc_k), (hook, args, exc_k, exc_o)
+    if exc_k is not None:
+        assert str(exc_o) == str(exc_k)
+        raise exc_k
+    assert warn_o == warn_k, (hook, args)
+    assert out_o == out_k, (hook, args)
+    return logs_k, logs_o
+
+
+# -- real training ----------------------------------------------------------------
+
+
+def binary_data(n=128, seed=0, features=4):
+    """A noisy, linearly separable binary problem (float32)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype("float32")
+    w = np.linspace(1.0, -1.0, features).astype("float32")
+    y = (x @ w + 0.5 * rng.standard_normal(n) > 0).astype("float32")
+    return x, y
+
+
+def classifier(seed=1, optimizer="rmsprop", metrics=("acc",),
+               loss="binary_crossentropy", features=4):
+    """A seeded 4 -> 8 -> 1 classifier; same seed, same initial weights."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((features,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
+    return model
+
+
+def public_attributes(cb):
+    """Names of the public instance attributes of a (Keras) callback."""
+    return sorted(n for n in vars(cb) if not n.startswith("_"))
+
+
+def assert_same_attributes(k, o):
+    """Every public attribute of the Keras callback `k` exists on `o` with
+    the same value (and, for numbers, the same type)."""
+    names = public_attributes(k)
+    assert names, "Keras callback without public attributes?"
+    for n in names:
+        assert hasattr(o, n), n
+        a, b = getattr(o, n), getattr(k, n)
+        if n == "monitor_op":
+            assert a is b, (n, a, b)
+        elif n == "best_weights":
+            assert same_arrays(a, b), n
+        elif b is None or (isinstance(b, (int, float)) and not isinstance(b, bool)):
+            assert_same_scalar(a, b, n)
+        else:
+            assert a == b, (n, a, b)
+    for n in ("best_epoch", "in_cooldown"):
+        assert hasattr(o, n) == hasattr(k, n), n
