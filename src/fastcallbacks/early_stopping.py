@@ -2,11 +2,22 @@
 
 import warnings
 
+import keras
+import numpy as np
+
 from . import _impl
 from ._reference.tracker import IMPROVED as _IMPROVED
 from ._reference.tracker import STOP as _STOP
 from ._weights import host_arrays
-from .monitor_callback import MonitorCallback, _check_int, print_msg
+from .monitor_callback import (
+    MonitorCallback,
+    _ceil_count,
+    _check_count,
+    _check_int,
+    print_msg,
+)
+
+_LAYER_GET_WEIGHTS = keras.layers.Layer.get_weights
 
 STOP_REASONS = (None, "patience", "stopping_threshold", "divergence", "non_finite")
 
@@ -87,10 +98,7 @@ class EarlyStopping(MonitorCallback):
             check_finite=check_finite,
             _on_patience="stop",
         )
-        if isinstance(patience, bool) or not isinstance(patience, (int, float)):
-            raise TypeError(f"`patience` must be an int, got {patience!r}")
-        if patience < 0:
-            raise ValueError(f"`patience` must be >= 0, got {patience}")
+        _check_count("patience", patience)
         if check_every_n_steps is not None:
             _check_int("check_every_n_steps", check_every_n_steps, 1)
             if monitor.startswith("val_"):
@@ -140,9 +148,7 @@ class EarlyStopping(MonitorCallback):
     @patience.setter
     def patience(self, value):
         self._patience = value
-        # Keras compares `wait >= patience`; a fractional patience acts as
-        # its ceiling.
-        self._tracker.patience = max(0, -int(-value // 1))
+        self._tracker.patience = _ceil_count(max(value, 0))
 
     @property
     def baseline(self):
@@ -214,7 +220,7 @@ class EarlyStopping(MonitorCallback):
             # If best weights were never set, the current weights are the best.
             self._snapshot()
             self.best_epoch = epoch
-        action = self._tracker.update(value, step)
+        action = self._update(value, step)
         if action == _IMPROVED:
             self._best = value
             self.best_epoch = epoch
@@ -247,12 +253,24 @@ class EarlyStopping(MonitorCallback):
             self.model.stop_training = True
 
     def _snapshot(self):
+        model = self.model
+        if getattr(type(model), "get_weights", None) is _LAYER_GET_WEIGHTS:
+            arrays = host_arrays(model.weights)
+        else:
+            # A model that defines its own get_weights (or a duck-typed
+            # stand-in): use what it returns, as Keras does.
+            arrays = model.get_weights()
+            if not isinstance(arrays, (list, tuple)) or not all(
+                isinstance(a, np.ndarray) for a in arrays
+            ):
+                self._best_weights = arrays
+                return
         if self._snapshots is None:
             self._snapshots = _impl.snapshot.WeightSnapshot()
         # Drop our own reference first so the buffers can be reused when
         # nobody else holds them.
         self._best_weights = None
-        self._best_weights = self._snapshots.capture(host_arrays(self.model.weights))
+        self._best_weights = self._snapshots.capture(arrays)
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:

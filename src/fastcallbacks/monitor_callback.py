@@ -1,12 +1,16 @@
 """Shared base of the callbacks that watch one metric."""
 
 import math
+import numbers
+import operator
 import warnings
 
 import keras
+import numpy as np
 from keras import ops
 
 from . import _impl
+from ._reference import tracker as _actions
 
 try:  # where Keras keeps the containers of compiled metrics
     from keras.src.trainers.compile_utils import CompileMetrics, MetricsList
@@ -30,11 +34,39 @@ def _is_metric_container(m):
 
 
 def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must be an int, got {value!r}")
     if value < minimum:
         raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_count(name, value):
+    """A patience-like count: any real number >= 0, as Keras compares it."""
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a number, got {value!r}")
+    if value < 0:
+        raise ValueError(f"`{name}` must be >= 0, got {value}")
     return value
+
+
+def _ceil_count(value):
+    # Keras compares `wait >= patience` and counts a cooldown down to <= 0, so
+    # a fractional count acts as its ceiling.
+    return int(math.ceil(value))
+
+
+# Comparison functions whose direction (and precision) the core knows.
+# Keras 3 sets ops.less/ops.greater (float32 tensors); Keras 2 code assigns
+# np.less/np.greater (float64).
+_KNOWN_OPS = {
+    id(ops.less): ("min", True),
+    id(ops.greater): ("max", True),
+    id(np.less): ("min", False),
+    id(np.greater): ("max", False),
+    id(operator.lt): ("min", False),
+    id(operator.gt): ("max", False),
+}
 
 
 class MonitorCallback(keras.callbacks.Callback):
@@ -93,7 +125,8 @@ class MonitorCallback(keras.callbacks.Callback):
             )
         self.monitor = monitor
         self.mode = mode
-        self.monitor_op = None
+        self._monitor_op = None
+        self._generic_op = False
         self.window = window
         self.smoothing = smoothing
         self.threshold_mode = threshold_mode
@@ -126,8 +159,31 @@ class MonitorCallback(keras.callbacks.Callback):
 
     @min_delta.setter
     def min_delta(self, value):
+        # Keras keeps min_delta signed (negated once the direction resolves
+        # to "min") and compares `monitor_op(current - min_delta, best)`; the
+        # core adds its delta in the improving direction, so convert.
         self._min_delta = value
-        self._tracker.min_delta = value
+        if self._tracker.mode == "min" and self._monitor_op is not None:
+            self._tracker.min_delta = -value
+        else:
+            self._tracker.min_delta = value
+
+    @property
+    def monitor_op(self):
+        return self._monitor_op
+
+    @monitor_op.setter
+    def monitor_op(self, op):
+        # An op assigned by hand decides, as in Keras (resolution only runs
+        # while it is None).
+        self._monitor_op = op
+        if op is None:
+            return
+        known = _KNOWN_OPS.get(id(op))
+        self._generic_op = known is None
+        if known is not None:
+            self._tracker.mode, self._tracker.float32 = known
+        self.min_delta = self._min_delta
 
     # -- direction ---------------------------------------------------------------
 
@@ -167,12 +223,43 @@ class MonitorCallback(keras.callbacks.Callback):
                 )
         if self.monitor_op == ops.less:
             self.min_delta *= -1
-        self._tracker.mode = "min" if self.monitor_op == ops.less else "max"
 
     def _is_improvement(self, monitor_value, reference_value):
         if reference_value is None:
             return True
+        if self._generic_op:
+            return bool(self.monitor_op(monitor_value - self.min_delta, reference_value))
         return self._tracker.is_better(monitor_value, reference_value)
+
+    def _update(self, value, step):
+        """One decision of the core; returns its action code."""
+        if not self._generic_op:
+            return self._tracker.update(value, step)
+        # A comparison function the core does not know (assigned by hand):
+        # the same rule as the core, with Keras's `_is_improvement`.
+        t = self._tracker
+        if step < t.start_from:
+            return _actions.SKIP
+        if t.cooldown_counter > 0:
+            t.cooldown_counter -= 1
+            t.wait = 0
+        if t.best is None or self._is_improvement(value, t.best):
+            t.best = value
+            t.best_step = step
+            if t.baseline is None or self._is_improvement(value, t.baseline):
+                t.wait = 0
+            else:
+                t.wait += 1
+            return _actions.IMPROVED
+        if t.cooldown_counter > 0:
+            return _actions.COOLDOWN
+        t.wait += 1
+        if t.wait >= t.patience:
+            if t.on_patience == "reduce":
+                return _actions.REDUCE
+            if step > 0:
+                return _actions.STOP
+        return _actions.WAIT
 
     # -- helpers for subclasses --------------------------------------------------
 

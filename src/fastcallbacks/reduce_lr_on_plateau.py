@@ -8,7 +8,7 @@ import numpy as np
 from ._reference.tracker import IMPROVED as _IMPROVED
 from ._reference.tracker import REDUCE as _REDUCE
 from ._weights import to_float
-from .monitor_callback import MonitorCallback, print_msg
+from .monitor_callback import MonitorCallback, _ceil_count, _check_count, print_msg
 
 
 @keras.saving.register_keras_serializable(package="fastcallbacks")
@@ -121,14 +121,8 @@ class ReduceLROnPlateau(MonitorCallback):
                 "`schedule_mode` must be 'raise' or 'scale', got "
                 f"{schedule_mode!r}"
             )
-        if isinstance(patience, bool) or not isinstance(patience, (int, float)):
-            raise TypeError(f"`patience` must be an int, got {patience!r}")
-        if patience < 0:
-            raise ValueError(f"`patience` must be >= 0, got {patience}")
-        if isinstance(cooldown, bool) or not isinstance(cooldown, int):
-            raise TypeError(f"`cooldown` must be an int, got {cooldown!r}")
-        if cooldown < 0:
-            raise ValueError(f"`cooldown` must be >= 0, got {cooldown}")
+        _check_count("patience", patience)
+        _check_count("cooldown", cooldown)
         self.factor = factor
         self.min_lr = min_lr
         self.patience = patience
@@ -164,7 +158,7 @@ class ReduceLROnPlateau(MonitorCallback):
     @patience.setter
     def patience(self, value):
         self._patience = value
-        self._tracker.patience = max(0, -int(-value // 1))
+        self._tracker.patience = _ceil_count(max(value, 0))
 
     @property
     def cooldown(self):
@@ -173,7 +167,7 @@ class ReduceLROnPlateau(MonitorCallback):
     @cooldown.setter
     def cooldown(self, value):
         self._cooldown = value
-        self._tracker.cooldown = value
+        self._tracker.cooldown = _ceil_count(max(value, 0))
 
     def in_cooldown(self):
         return self.cooldown_counter > 0
@@ -249,7 +243,7 @@ class ReduceLROnPlateau(MonitorCallback):
             self.model.stop_training = True
             return
         value = self._monitored(current)
-        action = self._tracker.update(value, epoch)
+        action = self._update(value, epoch)
         if action == _IMPROVED:
             self._best = value
         elif action == _REDUCE:

@@ -445,14 +445,29 @@ def test_mode_setter(impl):
     assert t.mode == "max"
 
 
-def test_min_delta_setter(impl):
+def test_min_delta_setter_is_signed(impl):
     t = impl.BestTracker(float32=False)
-    t.min_delta = -0.5
+    t.min_delta = 0.5
     assert t.min_delta == 0.5
     assert not t.is_better(0.6, 1.0) and t.is_better(0.4, 1.0)
+    # A negative delta loosens the threshold (Keras's signed min_delta).
+    t.min_delta = -0.5
+    assert t.min_delta == -0.5
+    assert t.is_better(1.4, 1.0) and not t.is_better(1.6, 1.0)
 
 
-@pytest.mark.parametrize("name", ["threshold_mode", "on_patience", "float32", "start_from"])
+def test_constructor_takes_the_magnitude_of_min_delta(impl):
+    assert impl.BestTracker(min_delta=-0.5).min_delta == 0.5
+
+
+def test_float32_setter(impl):
+    t = impl.BestTracker()
+    assert t.float32 and not t.is_better(1.0, 1.0 + 1e-9)
+    t.float32 = False
+    assert not t.float32 and t.is_better(1.0, 1.0 + 1e-9)
+
+
+@pytest.mark.parametrize("name", ["threshold_mode", "on_patience", "start_from"])
 def test_read_only_properties(impl, name):
     t = impl.BestTracker()
     before = getattr(t, name)

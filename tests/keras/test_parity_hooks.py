@@ -804,3 +804,52 @@ def test_epoch_end_without_logs_warns_like_keras(model_pair, name):
     with pytest.warns(UserWarning, match="`val_loss` which is not available"):
         o.on_epoch_end(3)
     assert o.best is None and o.wait == k.wait == 0
+
+
+@pytest.mark.parametrize("name", ["EarlyStopping", "ReduceLROnPlateau"])
+@pytest.mark.parametrize("assigned", [0.1, -0.1, 0.3])
+def test_min_delta_assigned_after_resolution_keeps_keras_sign_rule(model_pair, name, assigned):
+    """Keras keeps `min_delta` signed and compares `monitor_op(current -
+    min_delta, best)`: a positive value assigned after "min" was resolved
+    loosens the threshold. We follow that rule exactly."""
+    model_pair.reset()
+    k = getattr(keras.callbacks, name)(monitor="val_loss", patience=2, min_delta=0.05)
+    o = getattr(fastcallbacks, name)(monitor="val_loss", patience=2, min_delta=0.05)
+    k.set_model(model_pair.keras)
+    o.set_model(model_pair.ours)
+    call_both(k, o, "on_train_begin", {})
+    stream = [1.0, 0.98, 1.05, 0.9, 1.2, 1.15, 1.1, 1.3]
+    for epoch, v in enumerate(stream):
+        if epoch == 1:
+            k.min_delta = assigned
+            o.min_delta = assigned
+        call_both(k, o, "on_epoch_end", epoch, {"val_loss": v})
+        assert (o.wait, o.best, o.min_delta) == (k.wait, k.best, k.min_delta), (epoch, v)
+
+
+@pytest.mark.parametrize("name", ["EarlyStopping", "ReduceLROnPlateau"])
+def test_unknown_monitor_op_assigned_by_hand_is_called_like_keras(model_pair, name):
+    """A comparison function the core does not know decides through the
+    same rule, calling the function as Keras does."""
+    model_pair.reset()
+    calls = {"keras": 0, "ours": 0}
+
+    def make_op(who):
+        def op(a, b):
+            calls[who] += 1
+            return a <= b  # non-strict: ties improve
+
+        return op
+
+    k = getattr(keras.callbacks, name)(monitor="val_score", patience=1)
+    o = getattr(fastcallbacks, name)(monitor="val_score", patience=1)
+    k.monitor_op = make_op("keras")
+    o.monitor_op = make_op("ours")
+    k.set_model(model_pair.keras)
+    o.set_model(model_pair.ours)
+    call_both(k, o, "on_train_begin", {})
+    for epoch, v in enumerate([1.0, 1.0, 1.0, 0.5, 0.7, 0.7, 0.7]):
+        call_both(k, o, "on_epoch_end", epoch, {"val_score": v})
+        assert (o.wait, o.best) == (k.wait, k.best), (epoch, v)
+        assert model_pair.ours.stop_training == model_pair.keras.stop_training
+    assert calls["ours"] == calls["keras"] > 0

@@ -187,7 +187,10 @@ cdef class BestTracker:
 
     @min_delta.setter
     def min_delta(self, value):
-        self._t.min_delta = fabs(<float64_t>float(value))
+        # Signed on purpose: a negative delta loosens the threshold, which is
+        # what Keras does with a min_delta assigned after the direction is
+        # resolved. The constructor takes the magnitude.
+        self._t.min_delta = float(value)
 
     @property
     def threshold_mode(self):
@@ -200,6 +203,10 @@ cdef class BestTracker:
     @property
     def float32(self):
         return self._t.f32
+
+    @float32.setter
+    def float32(self, value):
+        self._t.f32 = bool(value)
 
     @property
     def patience(self):

@@ -46,13 +46,15 @@ class BestTracker:
     @property
     def min_delta(self) -> float: ...  # float64_t
     @min_delta.setter
-    def min_delta(self, value: _FloatLike) -> None: ...  # float64_t, sign ignored
+    def min_delta(self, value: _FloatLike) -> None: ...  # float64_t, signed (negative loosens)
     @property
     def threshold_mode(self) -> Literal["abs", "rel"]: ...
     @property
     def on_patience(self) -> Literal["stop", "reduce"]: ...
     @property
     def float32(self) -> bool: ...  # bint
+    @float32.setter
+    def float32(self, value: object) -> None: ...  # bint
     @property
     def patience(self) -> int: ...  # int64_t
     @patience.setter

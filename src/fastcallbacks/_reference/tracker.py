@@ -161,11 +161,21 @@ class BestTracker:
 
     @min_delta.setter
     def min_delta(self, value):
-        self._min_delta = abs(float(value))
+        # Signed on purpose: a negative delta loosens the threshold, which is
+        # what Keras does with a min_delta assigned after the direction is
+        # resolved. The constructor takes the magnitude.
+        self._min_delta = float(value)
 
     threshold_mode = property(lambda self: "rel" if self._relative else "abs")
     on_patience = property(lambda self: "stop" if self._stop else "reduce")
-    float32 = property(lambda self: self._f32)
+    @property
+    def float32(self):
+        return self._f32
+
+    @float32.setter
+    def float32(self, value):
+        self._f32 = bool(value)
+
     start_from = property(lambda self: self._start_from)
 
     @property
