@@ -185,7 +185,7 @@ class EarlyStopping(MonitorCallback):
         self._epoch = epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.monitor_op is None:
+        if self._monitor_op is None:
             # Delay setup until the model's metrics are all built.
             self._set_monitor_op()
         if self.check_every_n_steps is not None:
@@ -220,7 +220,10 @@ class EarlyStopping(MonitorCallback):
             # If best weights were never set, the current weights are the best.
             self._snapshot()
             self.best_epoch = epoch
-        action = self._update(value, step)
+        if self._generic_op:
+            action = self._update(value, step)
+        else:
+            action = self._tracker.update(value, step)
         if action == _IMPROVED:
             self._best = value
             self.best_epoch = epoch
