@@ -6,7 +6,19 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-MODULES = ["ring", "tracker", "snapshot"]
+MODULES = ["ring", "tracker", "snapshot", "npzwriter"]
+
+# libdeflate (MIT, vendored unmodified under cyext/third_party/libdeflate):
+# CRC-32 and deflate for the npz writer.
+LIBDEFLATE = "cyext/third_party/libdeflate"
+EXTRA_SOURCES = {
+    "npzwriter": [
+        f"{LIBDEFLATE}/lib/{name}"
+        for name in ("crc32.c", "deflate_compress.c", "utils.c",
+                     "x86/cpu_features.c", "arm/cpu_features.c")
+    ],
+}
+EXTRA_INCLUDES = {"npzwriter": [LIBDEFLATE, "cyext/fastcallbacks/_core"]}
 
 if os.environ.get("FASTCALLBACKS_PURE_PYTHON") == "1":
     ext_modules = []
@@ -19,10 +31,13 @@ else:
         [
             Extension(
                 f"fastcallbacks._core.{name}",
-                [f"cyext/fastcallbacks/_core/{name}.pyx"],
-                include_dirs=[np.get_include()],
+                [f"cyext/fastcallbacks/_core/{name}.pyx", *EXTRA_SOURCES.get(name, [])],
+                include_dirs=[np.get_include(), *EXTRA_INCLUDES.get(name, [])],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-                extra_compile_args=extra,
+                # libdeflate needs C11 (MSVC defaults to an older mode).
+                extra_compile_args=extra + (
+                    ["/std:c11"] if sys.platform == "win32" and name in EXTRA_SOURCES else []
+                ),
             )
             for name in MODULES
         ],

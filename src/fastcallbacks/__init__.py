@@ -15,7 +15,7 @@ _CALLBACKS = {
 }
 
 __all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",
-           *_CALLBACKS]
+           "NpzWriter", "npz", *_CALLBACKS]
 
 
 def implementation():
@@ -37,6 +37,12 @@ def __getattr__(name):
         return _impl.tracker.BestTracker
     if name == "WeightSnapshot":
         return _impl.snapshot.WeightSnapshot
+    if name == "NpzWriter":
+        return _impl.npzwriter.NpzWriter
+    if name == "npz":
+        import importlib
+
+        return importlib.import_module(".npz", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -9,7 +9,7 @@ fallback.
 import os
 import platform
 
-MODULES = ("ring", "tracker", "snapshot")
+MODULES = ("ring", "tracker", "snapshot", "npzwriter")
 
 _NAMES = {"cython": "fastcallbacks._core", "python": "fastcallbacks._reference"}
 
@@ -43,6 +43,7 @@ _mods = _load(name)
 ring = _mods["ring"]
 tracker = _mods["tracker"]
 snapshot = _mods["snapshot"]
+npzwriter = _mods["npzwriter"]
 
 
 def use(impl):
@@ -50,11 +51,12 @@ def use(impl):
 
     Meant for tests and benchmarks; returns the previous name.
     """
-    global name, ring, tracker, snapshot
+    global name, ring, tracker, snapshot, npzwriter
     if impl not in _NAMES:
         raise ValueError(f"`impl` must be 'cython' or 'python', got {impl!r}")
     mods = _load(impl)
     previous = name
     name = impl
     ring, tracker, snapshot = mods["ring"], mods["tracker"], mods["snapshot"]
+    npzwriter = mods["npzwriter"]
     return previous

@@ -19,8 +19,9 @@ def load_impl(name):
     ring = importlib.import_module(f"{package}.ring")
     tracker = importlib.import_module(f"{package}.tracker")
     snapshot = importlib.import_module(f"{package}.snapshot")
+    npzwriter = importlib.import_module(f"{package}.npzwriter")
     if name == "cython":
-        for module in (ring, tracker, snapshot):
+        for module in (ring, tracker, snapshot, npzwriter):
             # An extension module has no .py source: make sure we did not
             # pick up a stray pure-Python file of the same name.
             assert not module.__file__.endswith(".py"), module.__file__
@@ -29,9 +30,11 @@ def load_impl(name):
         ring=ring,
         tracker=tracker,
         snapshot=snapshot,
+        npzwriter=npzwriter,
         RingMonitor=ring.RingMonitor,
         BestTracker=tracker.BestTracker,
         WeightSnapshot=snapshot.WeightSnapshot,
+        NpzWriter=npzwriter.NpzWriter,
     )
     for action in ACTIONS:
         setattr(ns, action, getattr(tracker, action))

@@ -1,0 +1,934 @@
+"""Streaming `.npz` writer: a native background thread writes the members.
+
+Same file layout, byte for byte, as the reference
+`fastcallbacks._reference.npzwriter` (read its module docstring for the
+layout and why a kill at any moment leaves a loadable file). Here the
+writer thread is a plain OS thread that never takes the GIL: it only sees
+memory this module allocated, or the caller's array while the caller is
+blocked in `add(copy=False)`.
+"""
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcpy, memset
+
+cimport cython
+cimport numpy as cnp
+import os
+
+import numpy as np
+
+from .. import _npzformat as fmt
+
+cnp.import_array()
+
+cdef extern from "npz_platform.h" nogil:
+    ctypedef struct fc_mutex_t:
+        pass
+    ctypedef struct fc_cond_t:
+        pass
+    ctypedef struct fc_thread_t:
+        pass
+    ctypedef void (*fc_thread_fn)(void*) noexcept nogil
+    void fc_mutex_init(fc_mutex_t*)
+    void fc_mutex_destroy(fc_mutex_t*)
+    void fc_mutex_lock(fc_mutex_t*)
+    void fc_mutex_unlock(fc_mutex_t*)
+    void fc_cond_init(fc_cond_t*)
+    void fc_cond_destroy(fc_cond_t*)
+    void fc_cond_wait(fc_cond_t*, fc_mutex_t*)
+    void fc_cond_broadcast(fc_cond_t*)
+    int fc_thread_start(fc_thread_t*, fc_thread_fn, void*)
+    void fc_thread_join(fc_thread_t)
+    int fc_pwrite_all(int fd, const void* buf, size_t n, int64_t off)
+    int fc_truncate(int fd, int64_t size)
+    int fc_datasync(int fd)
+    void fc_preallocate(int fd, int64_t off, int64_t length)
+
+cdef extern from "libdeflate.h" nogil:
+    struct libdeflate_compressor:
+        pass
+    libdeflate_compressor* libdeflate_alloc_compressor(int level)
+    void libdeflate_free_compressor(libdeflate_compressor*)
+    size_t libdeflate_deflate_compress(libdeflate_compressor*, const void* src,
+                                       size_t n, void* out, size_t avail)
+    uint32_t libdeflate_crc32(uint32_t crc, const void* buf, size_t n)
+
+DEFLATE_LEVEL = 1
+
+# Same constants as the reference (see fastcallbacks._npzformat).
+cdef enum:
+    ALIGN = 64
+    PAGE = 4096
+    END_MAX = 98             # zip64 end record + locator + end record
+    CHUNK = 1 << 20          # CRC each chunk just before writing it (L2-hot)
+    PROBE = 1 << 20          # deflate this much first to see if it pays
+
+cdef int64_t ZIP64_LIMIT = 0x7FFFFFFF
+cdef int64_t COUNT_LIMIT = 0xFFFF
+cdef int64_t MAX_RESERVE = 64 << 20
+cdef int64_t PREALLOC_STEP = 64 << 20
+
+cdef enum:
+    JOB_MEMBER = 0
+    JOB_SYNC = 1
+    JOB_CLOSE = 2
+
+
+cdef struct job_t:
+    job_t* next
+    int kind
+    char* name               # UTF-8 member name (in this job's block)
+    size_t name_len
+    char* header             # .npy header, followed by the data when copied
+    size_t header_len
+    const char* data         # the array's bytes (copied, or the caller's)
+    size_t data_len
+    int64_t cost             # bytes counted against the queue limit
+
+
+cdef struct writer_t:
+    int fd
+    bint compress, durable, force
+    # Layout (owned by the writer thread once it runs).
+    int64_t data_end, tail, file_size, count, prealloc_end
+    uint8_t* cd
+    size_t cd_len, cd_cap
+    uint8_t* buf             # scratch for tails
+    size_t buf_cap
+    uint8_t* hbuf            # local header + .npy header of the member in flight
+    size_t hbuf_cap
+    uint8_t* zbuf            # deflate output
+    size_t zcap
+    libdeflate_compressor* comp
+    const uint8_t* comment
+    size_t comment_len
+    # Queue (guarded by mu).
+    fc_mutex_t mu
+    fc_cond_t work           # signalled when a job is queued
+    fc_cond_t progress       # signalled when a job is done
+    job_t* head
+    job_t* last
+    int64_t queued, limit
+    uint64_t submitted, completed
+    int err
+    bint running
+    fc_thread_t thread
+    job_t* close_job         # allocated up front so that close cannot fail
+
+
+# ---------------------------------------------------------------------------
+# Zip records (little endian). Kernels: never raise, never touch Python.
+
+cdef inline void put16(uint8_t* p, uint64_t v) noexcept nogil:
+    p[0] = v & 0xFF
+    p[1] = (v >> 8) & 0xFF
+
+
+cdef inline void put32(uint8_t* p, uint64_t v) noexcept nogil:
+    put16(p, v)
+    put16(p + 2, v >> 16)
+
+
+cdef inline void put64(uint8_t* p, uint64_t v) noexcept nogil:
+    put32(p, v)
+    put32(p + 4, v >> 32)
+
+
+cdef inline int64_t round_up(int64_t x, int64_t m) noexcept nogil:
+    return (x + m - 1) // m * m
+
+
+cdef inline int64_t slack_end(int64_t x) noexcept nogil:
+    return round_up(x + 1024, PAGE)
+
+
+cdef inline int name_flags(const char* name, size_t n) noexcept nogil:
+    cdef size_t i
+    for i in range(n):
+        if <uint8_t>name[i] >= 0x80:
+            return 0x800     # UTF-8 name
+    return 0
+
+
+cdef size_t local_header(uint8_t* p, const job_t* job, int method, uint32_t crc,
+                         int64_t csize, int64_t usize, int64_t offset,
+                         bint force) noexcept nogil:
+    # Needs 30 + name_len + 20 + 6 + 63 bytes.
+    cdef bint zip64 = force or csize > ZIP64_LIMIT or usize > ZIP64_LIMIT
+    cdef size_t n = job.name_len, extra = 0, pad
+    cdef uint8_t* e = p + 30 + n
+    if zip64:
+        put16(e, 1)
+        put16(e + 2, 16)
+        put64(e + 4, usize)
+        put64(e + 12, csize)
+        extra = 20
+    if method == 0:
+        pad = <size_t>((ALIGN - (offset + 30 + n + extra + 6) % ALIGN) % ALIGN)
+        put16(e + extra, 0xA11E)
+        put16(e + extra + 2, 2 + pad)
+        put16(e + extra + 4, ALIGN)
+        memset(e + extra + 6, 0, pad)
+        extra += 6 + pad
+    put32(p, 0x04034B50)
+    put16(p + 4, 45 if zip64 else 20)
+    put16(p + 6, name_flags(job.name, n))
+    put16(p + 8, method)
+    put16(p + 10, 0)                 # 00:00
+    put16(p + 12, (1 << 5) | 1)      # 1980-01-01
+    put32(p + 14, crc)
+    put32(p + 18, 0xFFFFFFFF if zip64 else csize)
+    put32(p + 22, 0xFFFFFFFF if zip64 else usize)
+    put16(p + 26, n)
+    put16(p + 28, extra)
+    memcpy(p + 30, job.name, n)
+    return 30 + n + extra
+
+
+cdef size_t central_entry(uint8_t* p, const job_t* job, int method, uint32_t crc,
+                          int64_t csize, int64_t usize, int64_t offset,
+                          bint force) noexcept nogil:
+    # Needs 46 + name_len + 28 bytes.
+    cdef bint big_u = force or usize > ZIP64_LIMIT
+    cdef bint big_c = force or csize > ZIP64_LIMIT
+    cdef bint big_o = force or offset > ZIP64_LIMIT
+    cdef size_t n = job.name_len, extra = 0
+    cdef uint8_t* e = p + 46 + n
+    cdef int version
+    if big_u or big_c or big_o:
+        put16(e, 1)
+        extra = 4
+        if big_u:
+            put64(e + extra, usize)
+            extra += 8
+        if big_c:
+            put64(e + extra, csize)
+            extra += 8
+        if big_o:
+            put64(e + extra, offset)
+            extra += 8
+        put16(e + 2, extra - 4)
+    version = 45 if extra else 20
+    put32(p, 0x02014B50)
+    put16(p + 4, (3 << 8) | version)
+    put16(p + 6, version)
+    put16(p + 8, name_flags(job.name, n))
+    put16(p + 10, method)
+    put16(p + 12, 0)
+    put16(p + 14, (1 << 5) | 1)
+    put32(p + 16, crc)
+    put32(p + 20, 0xFFFFFFFF if big_c else csize)
+    put32(p + 24, 0xFFFFFFFF if big_u else usize)
+    put16(p + 28, n)
+    put16(p + 30, extra)
+    put16(p + 32, 0)                 # comment
+    put16(p + 34, 0)                 # disk
+    put16(p + 36, 0)                 # internal attributes
+    put32(p + 38, <uint64_t>0o100600 << 16)
+    put32(p + 42, 0xFFFFFFFF if big_o else offset)
+    memcpy(p + 46, job.name, n)
+    return 46 + n + extra
+
+
+cdef size_t end_records(uint8_t* p, int64_t count, int64_t cd_size, int64_t cd_offset,
+                        const uint8_t* comment, size_t comment_len,
+                        bint force) noexcept nogil:
+    # Needs END_MAX + comment_len bytes.
+    cdef bint zip64 = (force or count >= COUNT_LIMIT or cd_size > ZIP64_LIMIT
+                       or cd_offset > ZIP64_LIMIT)
+    cdef uint8_t* q = p
+    if zip64:
+        put32(q, 0x06064B50)
+        put64(q + 4, 44)
+        put16(q + 12, 45)
+        put16(q + 14, 45)
+        put32(q + 16, 0)
+        put32(q + 20, 0)
+        put64(q + 24, count)
+        put64(q + 32, count)
+        put64(q + 40, cd_size)
+        put64(q + 48, cd_offset)
+        q += 56
+        put32(q, 0x07064B50)
+        put32(q + 4, 0)
+        put64(q + 8, cd_offset + cd_size)
+        put32(q + 16, 1)
+        q += 20
+    put32(q, 0x06054B50)
+    put16(q + 4, 0)
+    put16(q + 6, 0)
+    put16(q + 8, 0xFFFF if zip64 else count)
+    put16(q + 10, 0xFFFF if zip64 else count)
+    put32(q + 12, 0xFFFFFFFF if zip64 else cd_size)
+    put32(q + 16, 0xFFFFFFFF if zip64 else cd_offset)
+    put16(q + 20, comment_len)
+    if comment_len:
+        memcpy(q + 22, comment, comment_len)
+    return <size_t>(q - p) + 22 + comment_len
+
+
+# ---------------------------------------------------------------------------
+# Writer thread side. Every function returns 0 or an errno value.
+
+cdef int grow(uint8_t** buf, size_t* cap, size_t n) noexcept nogil:
+    cdef uint8_t* p
+    if n <= cap[0]:
+        return 0
+    p = <uint8_t*>realloc(buf[0], n)
+    if p == NULL:
+        return 12   # ENOMEM
+    buf[0] = p
+    cap[0] = n
+    return 0
+
+
+cdef inline int reserve_buf(writer_t* w, size_t n) noexcept nogil:
+    return grow(&w.buf, &w.buf_cap, n)
+
+
+cdef inline int zero_fill(writer_t* w, int64_t start, int64_t end) noexcept nogil:
+    cdef int rc = reserve_buf(w, <size_t>(end - start))
+    if rc:
+        return rc
+    memset(w.buf, 0, <size_t>(end - start))
+    return fc_pwrite_all(w.fd, w.buf, <size_t>(end - start), start)
+
+
+cdef int64_t place_tail(int64_t at, int64_t cd_len, int64_t step3) noexcept nogil:
+    # Moves a tail position forward so that its small writes stay in a page.
+    cdef int64_t end
+    if cd_len + step3 <= PAGE:
+        if at % PAGE + cd_len + step3 > PAGE:
+            at = round_up(at, PAGE)
+    elif step3 <= PAGE:
+        end = at + cd_len
+        if end % PAGE + step3 > PAGE:
+            at += round_up(end, PAGE) - end
+    return at
+
+
+cdef int move_tail(writer_t* w, int64_t member_end, size_t entry_len) noexcept nogil:
+    # Shadow tail: a copy of the current directory beyond the new member.
+    cdef int64_t cd_len = w.cd_len, at, end, base, reserve, n
+    cdef int rc
+    base = member_end if member_end > w.file_size else w.file_size
+    reserve = 16 * cd_len
+    if reserve > MAX_RESERVE:
+        reserve = MAX_RESERVE
+    at = place_tail(base + reserve, cd_len, entry_len + END_MAX)
+    rc = reserve_buf(w, cd_len + END_MAX + 2 * PAGE)
+    if rc:
+        return rc
+    memcpy(w.buf, w.cd, cd_len)
+    n = cd_len + end_records(w.buf + cd_len, w.count, cd_len, at, NULL, 0, w.force)
+    end = slack_end(at + n)
+    memset(w.buf + n, 0, <size_t>(end - at - n))
+    rc = fc_pwrite_all(w.fd, w.buf, <size_t>(end - at), at)
+    if rc:
+        return rc
+    w.tail = at
+    if end > w.file_size:
+        w.file_size = end
+    return 0
+
+
+cdef int append_entry(writer_t* w, const uint8_t* entry, size_t entry_len) noexcept nogil:
+    cdef int64_t at = w.tail + w.cd_len, need, new_size
+    cdef size_t end_len, cap
+    cdef uint8_t* p
+    cdef int rc = reserve_buf(w, entry_len + END_MAX)
+    if rc:
+        return rc
+    memcpy(w.buf, entry, entry_len)
+    end_len = end_records(w.buf + entry_len, w.count + 1, w.cd_len + entry_len, w.tail,
+                          NULL, 0, w.force)
+    need = at + entry_len + end_len
+    if need > w.file_size:
+        # Extend the slack in a separate write first: on a full disk the
+        # end record already in the file stays intact.
+        new_size = slack_end(need)
+        p = <uint8_t*>malloc(<size_t>(new_size - w.file_size))
+        if p == NULL:
+            return 12
+        memset(p, 0, <size_t>(new_size - w.file_size))
+        rc = fc_pwrite_all(w.fd, p, <size_t>(new_size - w.file_size), w.file_size)
+        free(p)
+        if rc:
+            return rc
+        w.file_size = new_size
+    rc = fc_pwrite_all(w.fd, w.buf, entry_len + end_len, at)
+    if rc:
+        return rc
+    if w.cd_len + entry_len > w.cd_cap:
+        cap = 2 * w.cd_cap + entry_len
+        p = <uint8_t*>realloc(w.cd, cap)
+        if p == NULL:
+            return 12
+        w.cd = p
+        w.cd_cap = cap
+    memcpy(w.cd + w.cd_len, entry, entry_len)
+    w.cd_len += entry_len
+    w.count += 1
+    return 0
+
+
+cdef void preallocate(writer_t* w, int64_t end) noexcept nogil:
+    cdef int64_t n
+    if end > w.prealloc_end:
+        n = end - w.prealloc_end
+        if n < PREALLOC_STEP:
+            n = PREALLOC_STEP
+        fc_preallocate(w.fd, w.prealloc_end, n)
+        w.prealloc_end += n
+
+
+cdef int deflate_member(writer_t* w, const job_t* job, size_t* csize) noexcept nogil:
+    # Deflates header + data (contiguous when compressing) into w.zbuf.
+    # Sets csize to 0 when deflating does not save at least 1/8.
+    cdef size_t usize = job.header_len + job.data_len, n, avail
+    cdef uint8_t* p
+    csize[0] = 0
+    if w.comp == NULL:
+        return 0
+    avail = usize * 7 // 8
+    if avail > w.zcap:
+        p = <uint8_t*>realloc(w.zbuf, avail)
+        if p == NULL:
+            return 0     # cannot afford the buffer: store the member
+        w.zbuf = p
+        w.zcap = avail
+    if usize > PROBE:
+        if libdeflate_deflate_compress(w.comp, job.header, PROBE, w.zbuf,
+                                       PROBE * 7 // 8) == 0:
+            return 0
+    n = libdeflate_deflate_compress(w.comp, job.header, usize, w.zbuf, avail)
+    csize[0] = n
+    return 0
+
+
+cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
+    cdef int64_t usize = job.header_len + job.data_len, csize = usize
+    cdef int64_t start = w.data_end, size, pos, end
+    cdef size_t zsize = 0, local_len, entry_len, k
+    cdef int method = 0, rc
+    cdef uint32_t crc
+    cdef const char* p
+    cdef uint8_t* entry
+    if w.compress:
+        deflate_member(w, job, &zsize)
+        if zsize:
+            method = 8
+            csize = zsize
+    # Sizes are known up front, so are both headers (CRC patched in later).
+    rc = grow(&w.hbuf, &w.hbuf_cap, job.name_len + 200 + job.header_len)
+    if rc:
+        return rc
+    local_len = local_header(w.hbuf, job, method, 0, csize, usize, start, w.force)
+    size = local_len + csize
+    entry = <uint8_t*>malloc(job.name_len + 80)
+    if entry == NULL:
+        return 12
+    entry_len = central_entry(entry, job, method, 0, csize, usize, start, w.force)
+    if start + size > w.tail:
+        preallocate(w, start + size + cd_reserve(w) + PAGE)
+        rc = move_tail(w, start + size, entry_len)
+        if rc:
+            free(entry)
+            return rc
+    if method == 8:
+        crc = libdeflate_crc32(0, job.header, <size_t>usize)
+        rc = fc_pwrite_all(w.fd, w.zbuf, zsize, start + local_len)
+    else:
+        # Data first, CRC of each chunk just before it is written (still in
+        # cache); then the local header with the final CRC, plus the .npy
+        # header, in one write.
+        crc = libdeflate_crc32(0, job.header, job.header_len)
+        pos = start + local_len + job.header_len
+        p = job.data
+        end = job.data_len
+        rc = 0
+        while end > 0 and rc == 0:
+            k = CHUNK if end > CHUNK else <size_t>end
+            crc = libdeflate_crc32(crc, p, k)
+            rc = fc_pwrite_all(w.fd, p, k, pos)
+            p += k
+            pos += k
+            end -= k
+    if rc == 0:
+        put32(w.hbuf + 14, crc)
+        if method == 0:
+            memcpy(w.hbuf + local_len, job.header, job.header_len)
+            rc = fc_pwrite_all(w.fd, w.hbuf, local_len + job.header_len, start)
+        else:
+            rc = fc_pwrite_all(w.fd, w.hbuf, local_len, start)
+    if rc == 0:
+        w.data_end = start + size
+        put32(entry + 16, crc)
+        rc = append_entry(w, entry, entry_len)
+    free(entry)
+    return rc
+
+
+cdef inline int64_t cd_reserve(writer_t* w) noexcept nogil:
+    cdef int64_t r = 16 * <int64_t>w.cd_len
+    return MAX_RESERVE if r > MAX_RESERVE else r
+
+
+cdef int finish(writer_t* w) noexcept nogil:
+    # Final tail right after the last member when it fits in the hole.
+    cdef int64_t cd_len = w.cd_len, size
+    cdef size_t n
+    cdef int rc = reserve_buf(w, cd_len + END_MAX + w.comment_len)
+    if rc:
+        return rc
+    memcpy(w.buf, w.cd, cd_len)
+    n = cd_len + end_records(w.buf + cd_len, w.count, cd_len, w.data_end,
+                             w.comment, w.comment_len, w.force)
+    if w.data_end + <int64_t>n <= w.tail:
+        rc = fc_pwrite_all(w.fd, w.buf, n, w.data_end)
+        size = w.data_end + n
+    else:
+        n = end_records(w.buf, w.count, cd_len, w.tail, w.comment, w.comment_len, w.force)
+        rc = fc_pwrite_all(w.fd, w.buf, n, w.tail + cd_len)
+        size = w.tail + cd_len + n
+    if rc == 0:
+        rc = fc_truncate(w.fd, size)
+    if rc == 0 and w.durable:
+        rc = fc_datasync(w.fd)
+    return rc
+
+
+cdef int run_job(writer_t* w, job_t* job) noexcept nogil:
+    if job.kind == JOB_MEMBER:
+        return write_member(w, job)
+    if job.kind == JOB_SYNC:
+        return fc_datasync(w.fd) if w.durable else 0
+    return finish(w)
+
+
+cdef void writer_main(void* arg) noexcept nogil:
+    cdef writer_t* w = <writer_t*>arg
+    cdef job_t* job
+    cdef int rc, err
+    fc_mutex_lock(&w.mu)
+    while True:
+        while w.head == NULL:
+            fc_cond_wait(&w.work, &w.mu)
+        job = w.head
+        w.head = job.next
+        if w.head == NULL:
+            w.last = NULL
+        err = w.err
+        fc_mutex_unlock(&w.mu)
+        # After an error, later jobs are dropped: the file keeps every member
+        # committed before it.
+        rc = run_job(w, job) if err == 0 else 0
+        fc_mutex_lock(&w.mu)
+        if rc and w.err == 0:
+            w.err = rc
+        w.queued -= job.cost
+        w.completed += 1
+        if job.kind == JOB_CLOSE:
+            free(job)
+            fc_cond_broadcast(&w.progress)
+            break
+        free(job)
+        fc_cond_broadcast(&w.progress)
+    fc_mutex_unlock(&w.mu)
+
+
+# ---------------------------------------------------------------------------
+# Caller side (no GIL needed; the caller serializes these per writer).
+
+cdef void wait_for_room(writer_t* w, int64_t cost) noexcept nogil:
+    # Backpressure: wait until the job fits in the queue (a job larger than
+    # the whole queue waits for an empty queue).
+    fc_mutex_lock(&w.mu)
+    while w.err == 0 and w.queued > 0 and w.queued + cost > w.limit:
+        fc_cond_wait(&w.progress, &w.mu)
+    w.queued += cost
+    fc_mutex_unlock(&w.mu)
+
+
+cdef uint64_t submit(writer_t* w, job_t* job) noexcept nogil:
+    cdef uint64_t seq
+    job.next = NULL
+    fc_mutex_lock(&w.mu)
+    if w.last == NULL:
+        w.head = job
+    else:
+        w.last.next = job
+    w.last = job
+    w.submitted += 1
+    seq = w.submitted
+    fc_cond_broadcast(&w.work)
+    fc_mutex_unlock(&w.mu)
+    return seq
+
+
+cdef int wait_done(writer_t* w, uint64_t seq) noexcept nogil:
+    cdef int err
+    fc_mutex_lock(&w.mu)
+    while w.completed < seq:
+        fc_cond_wait(&w.progress, &w.mu)
+    err = w.err
+    fc_mutex_unlock(&w.mu)
+    return err
+
+
+cdef int current_error(writer_t* w) noexcept nogil:
+    cdef int err
+    fc_mutex_lock(&w.mu)
+    err = w.err
+    fc_mutex_unlock(&w.mu)
+    return err
+
+
+cdef job_t* new_job(int kind, size_t extra) noexcept nogil:
+    cdef job_t* job = <job_t*>malloc(sizeof(job_t) + extra)
+    if job != NULL:
+        memset(job, 0, sizeof(job_t))
+        job.kind = kind
+    return job
+
+
+cdef int stop_writer(writer_t* w) noexcept nogil:
+    # Queues the final tail, waits for the thread to exit. Returns the error.
+    if not w.running:
+        return w.err
+    submit(w, w.close_job)
+    w.close_job = NULL       # freed by the writer thread
+    fc_thread_join(w.thread)
+    w.running = False
+    return w.err
+
+
+cdef void free_writer(writer_t* w) noexcept nogil:
+    if w == NULL:
+        return
+    if w.comp != NULL:
+        libdeflate_free_compressor(w.comp)
+    free(w.cd)
+    free(w.buf)
+    free(w.hbuf)
+    free(w.zbuf)
+    free(w.close_job)
+    fc_cond_destroy(&w.work)
+    fc_cond_destroy(&w.progress)
+    fc_mutex_destroy(&w.mu)
+    free(w)
+
+
+_CLOSED_COMMENT = fmt.CLOSED_COMMENT
+
+
+cdef class NpzWriter:
+    """Writes numpy arrays into a `.npz` file from a native background thread.
+
+    The file is a standard zip of `.npy` members that `np.load` and
+    `zipfile` read; `np.load(path)[name]` returns what `add(name, array)`
+    wrote. `add()` validates and returns; a native thread (not a Python
+    thread: it never takes the GIL) writes the member, computing its CRC-32
+    (libdeflate) chunk by chunk. Every member is committed, that is listed
+    in the file's directory, as soon as it is written, so a kill at any
+    moment leaves a file that `np.load` opens with every complete member.
+    Stored members are 64-byte aligned for `fastcallbacks.npz.load(path,
+    mmap=True)`.
+
+    Args:
+        path: file to create (an existing file is replaced).
+        compress: deflate members at level 1 (libdeflate), keeping a member
+            stored when that does not save at least 1/8 of its size.
+        durable: `commit()` and `close()` also flush the file to the storage
+            device (fdatasync), so committed members survive a power loss
+            (possibly needing `fastcallbacks.npz.recover`).
+        queue_bytes: copied bytes the writer may hold; `add()` waits
+            (GIL released) while the queue is full.
+        force_zip64: use zip64 records even where they are not needed.
+
+    Errors of the background writes are raised as `OSError(errno, strerror,
+    path)` by the next `add()`/`commit()`, or by `close()`.
+
+    Example:
+
+    ```python
+    with NpzWriter("acts.npz") as w:
+        w.add("dense/epoch_0000", np.zeros((32, 10), "float32"))
+    np.load("acts.npz")["dense/epoch_0000"].shape   # (32, 10)
+    ```
+    """
+
+    cdef writer_t* _w
+    cdef object _path
+    cdef set _names
+    cdef list _members
+    cdef bint _closed, _reported
+    cdef bint _compress, _durable
+    cdef Py_ssize_t _queue_bytes
+    cdef bytes _comment
+    cdef cython.pymutex _lock
+
+    def __cinit__(self):
+        self._w = NULL
+        self._closed = True
+
+    def __init__(self, path, *, compress=False, durable=False,
+                 queue_bytes=fmt.DEFAULT_QUEUE_BYTES, force_zip64=False):
+        if self._w != NULL:
+            raise RuntimeError("NpzWriter.__init__ called twice")
+        path, queue_bytes = fmt.check_options(path, compress, durable, queue_bytes,
+                                              force_zip64)
+        self._path = path
+        self._compress = bool(compress)
+        self._durable = bool(durable)
+        self._queue_bytes = queue_bytes
+        self._names = set()
+        self._members = []
+        self._reported = False
+        self._comment = _CLOSED_COMMENT
+        cdef writer_t* w = <writer_t*>malloc(sizeof(writer_t))
+        if w == NULL:
+            raise MemoryError()
+        memset(w, 0, sizeof(writer_t))
+        fc_mutex_init(&w.mu)
+        fc_cond_init(&w.work)
+        fc_cond_init(&w.progress)
+        w.fd = -1
+        w.compress = self._compress
+        w.durable = self._durable
+        w.force = bool(force_zip64)
+        w.limit = queue_bytes
+        w.comment = <const uint8_t*><char*>self._comment
+        w.comment_len = len(self._comment)
+        if w.compress:
+            w.comp = libdeflate_alloc_compressor(DEFLATE_LEVEL)
+            if w.comp == NULL:
+                free_writer(w)
+                raise MemoryError()
+        w.close_job = new_job(JOB_CLOSE, 0)
+        if w.close_job == NULL:
+            free_writer(w)
+            raise MemoryError()
+        self._w = w
+        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+        w.fd = os.open(path, flags, 0o666)
+        cdef int rc
+        with nogil:
+            # The empty zip: an end record and its slack.
+            rc = reserve_buf(w, PAGE)
+            if rc == 0:
+                w.file_size = slack_end(22)
+                memset(w.buf, 0, <size_t>w.file_size)
+                end_records(w.buf, 0, 0, 0, NULL, 0, w.force)
+                rc = fc_pwrite_all(w.fd, w.buf, <size_t>w.file_size, 0)
+            if rc == 0:
+                rc = fc_thread_start(&w.thread, writer_main, w)
+        if rc:
+            os.close(w.fd)
+            w.fd = -1
+            raise OSError(rc, os.strerror(rc), path)
+        w.running = True
+        self._closed = False
+
+    def __dealloc__(self):
+        cdef writer_t* w = self._w
+        if w == NULL:
+            return
+        # Not closed by the caller: finish the file (errors are lost here;
+        # the file still holds every member written).
+        stop_writer(w)
+        if w.fd >= 0:
+            try:
+                os.close(w.fd)
+            except OSError:
+                pass
+        self._w = NULL
+        free_writer(w)
+
+    # -- properties ----------------------------------------------------------
+    @property
+    def path(self):
+        """The file being written."""
+        return self._path
+
+    @property
+    def closed(self):
+        """True once `close()` has run."""
+        return self._closed
+
+    @property
+    def compress(self):
+        return self._compress
+
+    @property
+    def durable(self):
+        return self._durable
+
+    @property
+    def queue_bytes(self):
+        return self._queue_bytes
+
+    @property
+    def members(self):
+        """Names passed to `add()` so far, in order."""
+        return tuple(self._members)
+
+    # -- public API ----------------------------------------------------------
+    def add(self, name, array, *, copy=True):
+        """Queues `array` as member `name + ".npy"` (read back as `name`).
+
+        Args:
+            name: non-empty str, unique in the file; may contain `/`.
+            array: anything `np.asarray` turns into a non-object array.
+                Non-contiguous arrays are copied to C order first.
+            copy: True copies the array's bytes (GIL released) before
+                returning, so the caller may change the array at once, and
+                the write overlaps the caller's work; False copies nothing
+                and returns only once the member has been written (GIL
+                released while waiting). Either way, changing the array after
+                `add()` returns cannot alter the member.
+
+        Raises:
+            TypeError / ValueError: for a bad name or array (nothing queued).
+            OSError: if writing an earlier member failed (with the path).
+        """
+        with self._lock:
+            self._add(name, array, copy)
+
+    cdef _add(self, name, array, copy):
+        self._check_open()
+        if not isinstance(copy, (bool, np.bool_)):
+            raise TypeError(f"NpzWriter.add: `copy` must be a bool, got {copy!r}")
+        cdef bytes encoded = fmt.member_name(name, self._names)
+        a, fortran = fmt.member_array(array)
+        cdef bytes header = fmt.npy_header(a, fortran)
+        self._raise_error()
+        cdef cnp.ndarray arr = <cnp.ndarray>a
+        cdef writer_t* w = self._w
+        cdef size_t name_len = len(encoded), header_len = len(header)
+        cdef size_t data_len = <size_t>cnp.PyArray_NBYTES(arr)
+        cdef const char* src = <const char*>cnp.PyArray_DATA(arr)
+        cdef const char* name_p = encoded
+        cdef const char* header_p = header
+        # Deflate needs header + data contiguous, so compressing copies too.
+        cdef bint do_copy = bool(copy) or self._compress
+        cdef int64_t cost = data_len if do_copy else 0
+        cdef size_t extra = name_len + header_len + (data_len if do_copy else 0)
+        cdef job_t* job
+        cdef uint64_t seq
+        cdef int err = 0
+        self._names.add(name)
+        self._members.append(name)
+        with nogil:
+            wait_for_room(w, cost)
+            job = new_job(JOB_MEMBER, extra)
+            if job != NULL:
+                job.cost = cost
+                job.name = <char*>(job + 1)
+                job.name_len = name_len
+                memcpy(job.name, name_p, name_len)
+                job.header = job.name + name_len
+                job.header_len = header_len
+                memcpy(job.header, header_p, header_len)
+                if do_copy:
+                    # Copy with the GIL released; `a` stays referenced by
+                    # this frame until the copy is done.
+                    memcpy(job.header + header_len, src, data_len)
+                    job.data = job.header + header_len
+                else:
+                    job.data = src
+                job.data_len = data_len
+                seq = submit(w, job)
+                if not do_copy:
+                    # The caller's buffer is read by the writer thread: wait.
+                    err = wait_done(w, seq)
+            else:
+                fc_mutex_lock(&w.mu)
+                w.queued -= cost
+                fc_mutex_unlock(&w.mu)
+        if job == NULL:
+            self._names.discard(name)
+            self._members.pop()
+            raise MemoryError(f"NpzWriter.add: cannot allocate {extra} bytes")
+        if err:
+            self._raise_error()
+
+    def commit(self):
+        """Waits until every added member is written and listed in the file.
+
+        With `durable=True` the file is also flushed to the device.
+        """
+        with self._lock:
+            self._check_open()
+            self._raise_error()
+            self._wait(JOB_SYNC)
+            self._raise_error()
+
+    cdef _wait(self, int kind):
+        cdef writer_t* w = self._w
+        cdef job_t* job = new_job(kind, 0)
+        if job == NULL:
+            raise MemoryError()
+        with nogil:
+            wait_done(w, submit(w, job))
+
+    def close(self):
+        """Writes the final directory and closes the file (idempotent).
+
+        Raises OSError (with the path) if a write failed and no earlier call
+        has reported it.
+        """
+        cdef writer_t* w
+        cdef int fd
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            w = self._w
+            with nogil:
+                stop_writer(w)
+            fd = w.fd
+            w.fd = -1
+            os.close(fd)
+            if w.err and not self._reported:
+                self._raise_error()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __repr__(self):
+        state = "closed" if self._closed else "open"
+        return f"<NpzWriter {self._path!r} {state}, {len(self._members)} members>"
+
+    def __reduce__(self):
+        raise TypeError("NpzWriter cannot be pickled (it owns an open file)")
+
+    # -- internals -----------------------------------------------------------
+    cdef _check_open(self):
+        if self._closed:
+            raise ValueError(f"NpzWriter: {self._path!r} is closed")
+
+    cdef _raise_error(self):
+        cdef int err = current_error(self._w)
+        if err:
+            self._reported = True
+            raise OSError(err, os.strerror(err), self._path)
+
+
+def crc32(data, unsigned int value=0):
+    """CRC-32 (zip/gzip polynomial) of a bytes-like object, continuing `value`.
+
+    Runs libdeflate's PCLMUL/PMULL code with the GIL released.
+    """
+    cdef const unsigned char[::1] view = memoryview(data).cast("B")
+    cdef size_t n = view.shape[0]
+    cdef uint32_t crc = value
+    if n == 0:
+        return value
+    with nogil:
+        crc = libdeflate_crc32(crc, &view[0], n)
+    return crc

@@ -1,0 +1,53 @@
+# Stubs for fastcallbacks._core.npzwriter (cyext/fastcallbacks/_core/npzwriter.pyx).
+# C-level types are noted in trailing comments.
+import os
+from types import TracebackType
+
+import numpy.typing as npt
+from typing_extensions import Buffer
+
+DEFLATE_LEVEL: int  # libdeflate level used when compress=True
+
+class NpzWriter:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        compress: bool = False,
+        durable: bool = False,
+        queue_bytes: int = 67108864,  # int64_t, >= 1
+        force_zip64: bool = False,
+    ) -> None: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def compress(self) -> bool: ...
+    @property
+    def durable(self) -> bool: ...
+    @property
+    def queue_bytes(self) -> int: ...
+    @property
+    def members(self) -> tuple[str, ...]: ...
+    def add(
+        self,
+        name: str,
+        array: npt.ArrayLike,  # copied with memcpy, or written in place while add() waits
+        *,
+        copy: bool = True,
+    ) -> None: ...
+    def commit(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> NpzWriter: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+
+def crc32(
+    data: Buffer,  # const unsigned char[::1]
+    value: int = 0,  # unsigned int
+) -> int: ...

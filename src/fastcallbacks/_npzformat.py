@@ -1,0 +1,141 @@
+"""Argument checks and `.npy` headers shared by both NpzWriter implementations.
+
+Both the compiled writer and its pure-Python reference call these with the
+GIL held before any byte is queued, so they validate, name and describe a
+member identically.
+"""
+
+import io
+
+import numpy as np
+from numpy.lib import format as npformat
+
+# Zip layout constants (PKWARE APPNOTE 6.3.x).
+ALIGN = 64                    # data of stored members starts at a multiple of this
+PAGE = 4096                   # tail writes are laid out on page boundaries
+ZIP64_LIMIT = 0x7FFFFFFF      # like CPython's zipfile: beyond this, zip64 fields
+COUNT_LIMIT = 0xFFFF          # member counts from here on need the zip64 end record
+CLOSED_COMMENT = b"fastcallbacks-npz closed"
+DEFAULT_QUEUE_BYTES = 64 << 20
+
+
+def check_options(path, compress, durable, queue_bytes, force_zip64):
+    """Validates the constructor arguments; returns `(path, queue_bytes)`."""
+    import os
+
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(
+            f"NpzWriter: `path` must be a str or os.PathLike, got {type(path).__name__}"
+        ) from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    for flag, value in (("compress", compress), ("durable", durable),
+                        ("force_zip64", force_zip64)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"NpzWriter: `{flag}` must be a bool, got {value!r}")
+    if isinstance(queue_bytes, bool) or not isinstance(queue_bytes, (int, np.integer)):
+        raise TypeError(f"NpzWriter: `queue_bytes` must be an int, got {queue_bytes!r}")
+    if queue_bytes < 1:
+        raise ValueError(f"NpzWriter: `queue_bytes` must be >= 1, got {queue_bytes}")
+    return path, int(queue_bytes)
+
+
+def member_name(name, names):
+    """The zip member name (UTF-8 bytes, `.npy` appended) for key `name`."""
+    if not isinstance(name, str):
+        raise TypeError(f"NpzWriter.add: `name` must be a str, got {type(name).__name__}")
+    if not name:
+        raise ValueError("NpzWriter.add: `name` must not be empty")
+    if "\x00" in name:
+        raise ValueError(f"NpzWriter.add: `name` must not contain NUL characters: {name!r}")
+    if name in names:
+        raise ValueError(f"NpzWriter.add: a member named {name!r} was already added")
+    try:
+        encoded = (name + ".npy").encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"NpzWriter.add: `name` is not valid Unicode: {name!r}") from None
+    if len(encoded) > 0xFFFF:
+        raise ValueError(
+            f"NpzWriter.add: `name` is too long ({len(encoded)} bytes in UTF-8, "
+            "at most 65531)")
+    return encoded
+
+
+def member_array(array):
+    """The array to write, C- or Fortran-contiguous, and its fortran flag.
+
+    Raises TypeError for input that the `.npy` format cannot hold without
+    pickling (object arrays) or without losing the dtype (numpy's
+    variable-width strings, extension float types such as bfloat16 that numpy
+    would store as raw void).
+    """
+    if isinstance(array, np.ndarray):
+        a = array
+    else:
+        try:
+            a = np.asarray(array)
+        except Exception as e:
+            raise TypeError(
+                f"NpzWriter.add: `array` cannot be converted to a numpy array: {e}"
+            ) from None
+    dt = a.dtype
+    if dt.hasobject:
+        raise TypeError(
+            "NpzWriter.add: object arrays cannot be written (the .npy format "
+            "would pickle them and np.load refuses pickles by default)")
+    if dt.kind == "T":
+        raise TypeError(
+            "NpzWriter.add: numpy StringDType arrays are not supported by the .npy "
+            "format; convert with astype('U') first")
+    if dt.kind == "V" and dt.names is None and dt.subdtype is None and dt.type is not np.void:
+        raise TypeError(
+            f"NpzWriter.add: dtype {dt} would be stored as raw bytes ({dt.str}) and "
+            "lose its type; convert it first (for example astype('float32'))")
+    if a.flags.c_contiguous:
+        return a, False
+    if a.flags.f_contiguous:
+        return a, True
+    return np.ascontiguousarray(a), False
+
+
+def raw_bytes(a):
+    """The bytes of a contiguous array, in memory order, as a uint8 vector.
+
+    Works for every dtype, including those the buffer protocol refuses
+    (datetime64, timedelta64).
+    """
+    return a.ravel(order="K").view(np.uint8)
+
+
+_header_cache = {}
+
+
+def npy_header(a, fortran):
+    """The `.npy` header bytes numpy's `np.save` writes for `a` (v1.0 if it fits).
+
+    Its length is a multiple of 64, so the data that follows stays aligned.
+    """
+    key = (a.dtype, a.shape, fortran)
+    try:
+        return _header_cache[key]
+    except (KeyError, TypeError):
+        pass
+    d = {"descr": npformat.dtype_to_descr(a.dtype), "fortran_order": fortran,
+         "shape": a.shape}
+    buf = io.BytesIO()
+    try:
+        npformat.write_array_header_1_0(buf, d)
+    except ValueError:
+        buf = io.BytesIO()
+        try:
+            npformat.write_array_header_2_0(buf, d)
+        except (ValueError, UnicodeEncodeError):
+            buf = io.BytesIO()
+            npformat._write_array_header(buf, d, (3, 0))
+    header = buf.getvalue()
+    if len(_header_cache) > 4096:
+        _header_cache.clear()
+    _header_cache[key] = header
+    return header
