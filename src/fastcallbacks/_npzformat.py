@@ -81,14 +81,14 @@ def member_array(array):
                 f"NpzWriter.add: `array` cannot be converted to a numpy array: {e}"
             ) from None
     dt = a.dtype
-    if dt.hasobject:
-        raise TypeError(
-            "NpzWriter.add: object arrays cannot be written (the .npy format "
-            "would pickle them and np.load refuses pickles by default)")
     if dt.kind == "T":
         raise TypeError(
             "NpzWriter.add: numpy StringDType arrays are not supported by the .npy "
             "format; convert with astype('U') first")
+    if dt.hasobject:
+        raise TypeError(
+            "NpzWriter.add: object arrays cannot be written (the .npy format "
+            "would pickle them and np.load refuses pickles by default)")
     if dt.kind == "V" and dt.names is None and dt.subdtype is None and dt.type is not np.void:
         raise TypeError(
             f"NpzWriter.add: dtype {dt} would be stored as raw bytes ({dt.str}) and "

@@ -117,7 +117,9 @@ class NpzMap(Mapping):
         if count * dtype.itemsize + hlen != info.file_size:
             raise zipfile.BadZipFile(f"size mismatch in {info.filename!r}")
         if count == 0 or dtype.itemsize == 0:
-            return np.empty(shape, dtype, order="F" if fortran else "C")
+            empty = np.empty(shape, dtype, order="F" if fortran else "C")
+            empty.flags.writeable = False
+            return empty
         flat = np.frombuffer(mm, dtype=dtype, count=count, offset=start + hlen)
         return flat.reshape(shape, order="F" if fortran else "C")
 

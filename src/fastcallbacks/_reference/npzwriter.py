@@ -33,6 +33,7 @@ File layout at any moment (every step below keeps it a valid zip)::
 
 import os
 import struct
+import threading
 import zlib
 
 import numpy as np
@@ -181,6 +182,7 @@ class NpzWriter:
         self._layout = _Layout(bool(force_zip64))
         self._fd = -1
         self._closed = False
+        self._lock = threading.RLock()
         flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
         self._fd = os.open(path, flags, 0o666)
         try:
@@ -237,6 +239,10 @@ class NpzWriter:
             TypeError / ValueError: for a bad name or array (nothing queued).
             OSError: if writing an earlier member failed (with the path).
         """
+        with self._lock:
+            self._add(name, array, copy)
+
+    def _add(self, name, array, copy):
         self._check_open()
         if not isinstance(copy, (bool, np.bool_)):
             raise TypeError(f"NpzWriter.add: `copy` must be a bool, got {copy!r}")
@@ -258,6 +264,10 @@ class NpzWriter:
 
         With `durable=True` the file is also flushed to the device.
         """
+        with self._lock:
+            self._commit()
+
+    def _commit(self):
         self._check_open()
         self._raise_error()
         if self._durable:
@@ -273,6 +283,10 @@ class NpzWriter:
         Raises OSError (with the path) if a write failed and no earlier call
         has reported it.
         """
+        with self._lock:
+            self._close()
+
+    def _close(self):
         if self._closed:
             return
         self._closed = True

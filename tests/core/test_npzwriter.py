@@ -1,0 +1,488 @@
+"""NpzWriter (both implementations) and the fastcallbacks.npz reader/repair."""
+
+import ast
+import errno
+import os
+import pathlib
+import random
+import signal
+import struct
+import sys
+import threading
+import time
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from fastcallbacks import npz
+from fastcallbacks._core import npzwriter as c_npzwriter
+from fastcallbacks._reference import npzwriter as r_npzwriter
+
+from .impls import load_impl
+
+POSIX = os.name == "posix"
+
+
+def write(impl, path, arrays, **kwargs):
+    with impl.NpzWriter(path, **kwargs) as w:
+        for name, a in arrays.items():
+            w.add(name, a)
+    return path
+
+
+def assert_same(path, arrays):
+    with np.load(path) as z:
+        assert z.files == list(arrays)
+        for name, a in arrays.items():
+            b = z[name]
+            assert b.dtype == np.asarray(a).dtype, name
+            assert b.shape == np.shape(a), name
+            np.testing.assert_array_equal(b, a, err_msg=name)
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+
+
+def _dtypes():
+    names = ["?", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8",
+             "g", "c8", "c16", "G", ">i4", ">f8", ">c16", "S5", "U3", ">U2", "V4",
+             "M8[ns]", "M8[D]", "m8[s]", [("a", "<i4"), ("b", ">f8"), ("c", "S2")],
+             [("x", "f4", (2, 3))]]
+    return [np.dtype(n) for n in names]
+
+
+def _sample(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(0, 256, size=int(np.prod(shape)) * dtype.itemsize, dtype=np.uint8)
+    a = np.frombuffer(raw.tobytes(), dtype=dtype).reshape(shape) if raw.size else np.empty(shape, dtype)
+    if dtype.kind in "fc" and a.size:
+        a = np.where(np.isnan(a), 0, a).astype(dtype)
+    return a
+
+
+DTYPES = _dtypes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_round_trip_every_dtype_and_shape(impl, tmp_path, dtype):
+    arrays = {}
+    for shape in [(), (0,), (3, 0), (7,), (2, 3, 4)]:
+        arrays[f"s{len(shape)}_{'x'.join(map(str, shape))}"] = _sample(dtype, shape)
+    arrays["fortran"] = np.asfortranarray(_sample(dtype, (3, 5)))
+    arrays["strided"] = _sample(dtype, (6, 8))[::2, 1::3]
+    path = write(impl, tmp_path / "a.npz", arrays)
+    assert_same(path, arrays)
+    with np.load(path) as z:
+        # Fortran-contiguous input is stored as such (like np.save).
+        assert z["fortran"].flags.f_contiguous
+
+
+def test_compiled_and_reference_write_identical_bytes(tmp_path):
+    rng = np.random.default_rng(1)
+    arrays = {f"layer_{i % 7}/epoch_{i:04d}": rng.standard_normal((i % 5, 3 + i % 11))
+              .astype(DTYPES[i % 12]) for i in range(200)}
+    arrays["big"] = rng.standard_normal(300_000)
+    arrays["é/ü"] = np.arange(5)
+    for kwargs in ({}, {"force_zip64": True}):
+        a = write(load_impl("cython"), tmp_path / "c.npz", arrays, **kwargs).read_bytes()
+        b = write(load_impl("python"), tmp_path / "p.npz", arrays, **kwargs).read_bytes()
+        assert a == b, kwargs
+
+
+def test_compressed_members_load_identically(tmp_path):
+    rng = np.random.default_rng(2)
+    relu = np.maximum(rng.standard_normal((300, 1000)), 0).astype("f4")
+    arrays = {"relu": relu, "dense": rng.standard_normal(50_000).astype("f4"),
+              "zeros": np.zeros(1 << 18, "f4"), "tiny": np.arange(3), "empty": np.empty(0)}
+    for name in ("cython", "python"):
+        path = write(load_impl(name), tmp_path / f"{name}.npz", arrays, compress=True)
+        assert_same(path, arrays)
+        with zipfile.ZipFile(path) as z:
+            methods = {i.filename: i.compress_type for i in z.infolist()}
+        # Deflated where it pays, stored where it does not (dense noise).
+        assert methods["zeros.npy"] == zipfile.ZIP_DEFLATED
+        assert methods["relu.npy"] == zipfile.ZIP_DEFLATED
+        assert methods["dense.npy"] == zipfile.ZIP_STORED
+        assert os.path.getsize(path) < relu.nbytes + arrays["dense"].nbytes
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_non_contiguous_views_round_trip(impl, tmp_path, data):
+    dtype = data.draw(st.sampled_from([np.dtype("f4"), np.dtype(">i2"), np.dtype("c16"),
+                                       np.dtype("?"), np.dtype("U2")]))
+    base = data.draw(hnp.arrays(dtype, hnp.array_shapes(min_dims=1, max_dims=3, max_side=6),
+                                elements=hnp.from_dtype(dtype, allow_nan=False)
+                                if dtype.kind in "fc" else None))
+    index = tuple(slice(data.draw(st.integers(0, 2)), None, data.draw(st.sampled_from([1, 2, -1])))
+                  for _ in range(base.ndim))
+    view = base[index]
+    if data.draw(st.booleans()):
+        view = view.T
+    path = write(impl, tmp_path / "h.npz", {"v": view, "b": base})
+    assert_same(path, {"v": view, "b": base})
+
+
+def test_forced_zip64_on_small_data(impl, tmp_path):
+    arrays = {"a": np.arange(10), "b": np.ones((2, 3), "f4"), "c": np.array(1.5)}
+    path = write(impl, tmp_path / "z.npz", arrays, force_zip64=True)
+    assert_same(path, arrays)
+    data = path.read_bytes()
+    assert b"PK\x06\x06" in data and b"PK\x06\x07" in data   # zip64 end records
+    with zipfile.ZipFile(path) as z:
+        for info in z.infolist():
+            assert info.extract_version == 45
+    with npz.load(path, mmap=True) as loaded:
+        np.testing.assert_array_equal(loaded["b"], arrays["b"])
+
+
+def test_more_than_65535_members_use_zip64(impl, tmp_path):
+    n = 65_600
+    one = np.zeros(1, "u1")
+    path = tmp_path / "many.npz"
+    with impl.NpzWriter(path) as w:
+        for i in range(n):
+            w.add(str(i), one)
+    data = path.read_bytes()
+    assert b"PK\x06\x06" in data[-200:]
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        assert len(names) == n and names[-1] == f"{n - 1}.npy"
+    with np.load(path) as z:
+        assert z[str(n - 1)].tolist() == [0]
+
+
+def test_unicode_and_slash_names(impl, tmp_path):
+    arrays = {"dense/kernel": np.arange(3), "ünïcødé/épοch_0001": np.ones(2),
+              "日本/語": np.zeros((1, 1)), "a b/c.d/e": np.array(7)}
+    path = write(impl, tmp_path / "u.npz", arrays)
+    assert_same(path, arrays)
+
+
+def test_members_are_64_byte_aligned_and_memory_mapped(impl, tmp_path):
+    rng = np.random.default_rng(3)
+    arrays = {f"m{i}": rng.standard_normal((i + 1, 3)).astype(["f4", "f8", "i2"][i % 3])
+              for i in range(20)}
+    arrays["F"] = np.asfortranarray(rng.standard_normal((4, 5)))
+    arrays["empty"] = np.empty((0, 3), "f4")
+    path = write(impl, tmp_path / "m.npz", arrays)
+    with npz.load(path, mmap=True) as z:
+        assert z.files == list(arrays)
+        for name, a in arrays.items():
+            b = z[name]
+            np.testing.assert_array_equal(b, a)
+            assert b.dtype == a.dtype
+            assert not b.flags.writeable
+            if b.size:
+                assert b.ctypes.data % 64 == 0, name
+                assert isinstance(b.base, (np.ndarray, memoryview)) or b.base is not None
+    with npz.load(path) as z:   # mmap=False reads copies
+        assert z["F"].flags.writeable and z["F"].flags.f_contiguous
+
+
+def test_load_of_numpy_savez_files(tmp_path):
+    arrays = {"a": np.arange(5.0), "b": np.ones((2, 2), "i2")}
+    np.savez(tmp_path / "n.npz", **arrays)
+    np.savez_compressed(tmp_path / "nc.npz", **arrays)
+    for f in ("n.npz", "nc.npz"):
+        for mm in (False, True):
+            with npz.load(tmp_path / f, mmap=mm) as z:
+                for k, v in arrays.items():
+                    np.testing.assert_array_equal(z[k], v)
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_mutating_the_array_after_add_cannot_change_the_member(impl, tmp_path, copy):
+    a = np.arange(1 << 20, dtype="f4")
+    expected = a.copy()
+    path = tmp_path / "mut.npz"
+    with impl.NpzWriter(path, queue_bytes=1 << 30) as w:
+        for i in range(5):
+            w.add(f"m{i}", a, copy=copy)
+            a[:] = -1.0   # right after add returns
+            a[:] = expected
+        w.add("last", a, copy=copy)
+        a[:] = 7.0
+        del a
+    with np.load(path) as z:
+        for name in z.files:
+            np.testing.assert_array_equal(z[name], expected)
+
+
+def test_tiny_queue_applies_backpressure(impl, tmp_path):
+    arrays = {f"m{i}": np.full(1000 + i, i, "i4") for i in range(50)}
+    path = write(impl, tmp_path / "q.npz", arrays, queue_bytes=1)
+    assert_same(path, arrays)
+
+
+def test_concurrent_adds_from_threads(impl, tmp_path):
+    path = tmp_path / "t.npz"
+    errors = []
+    with impl.NpzWriter(path) as w:
+        def run(k):
+            try:
+                for i in range(100):
+                    w.add(f"t{k}/m{i}", np.full(100, k * 1000 + i, "i8"))
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert errors == []
+    with np.load(path) as z:
+        assert len(z.files) == 400
+        for k in range(4):
+            for i in range(100):
+                assert z[f"t{k}/m{i}"][0] == k * 1000 + i
+
+
+def test_validation_errors(impl, tmp_path):
+    with impl.NpzWriter(tmp_path / "v.npz") as w:
+        with pytest.raises(TypeError, match="object arrays"):
+            w.add("o", np.array([None, 1], dtype=object))
+        with pytest.raises(TypeError, match="object arrays"):
+            w.add("o", [{"a": 1}])
+        with pytest.raises(TypeError, match="`name` must be a str"):
+            w.add(3, np.zeros(1))
+        with pytest.raises(ValueError, match="must not be empty"):
+            w.add("", np.zeros(1))
+        with pytest.raises(ValueError, match="NUL"):
+            w.add("a\x00b", np.zeros(1))
+        with pytest.raises(TypeError, match="`copy` must be a bool"):
+            w.add("c", np.zeros(1), copy="yes")
+        with pytest.raises(TypeError, match="StringDType"):
+            w.add("s", np.array(["a"], dtype=np.dtypes.StringDType()))
+        w.add("ok", np.zeros(1))
+        with pytest.raises(ValueError, match="already added"):
+            w.add("ok", np.zeros(1))
+        assert w.members == ("ok",)
+    with pytest.raises(ValueError, match="closed"):
+        w.add("late", np.zeros(1))
+    with pytest.raises(ValueError, match="closed"):
+        w.commit()
+    w.close()   # idempotent
+    assert w.closed
+    with pytest.raises(TypeError, match="`compress` must be a bool"):
+        impl.NpzWriter(tmp_path / "x.npz", compress=1)
+    with pytest.raises(ValueError, match="`queue_bytes` must be >= 1"):
+        impl.NpzWriter(tmp_path / "x.npz", queue_bytes=0)
+    with pytest.raises(TypeError, match="`path`"):
+        impl.NpzWriter(3.5)
+    with pytest.raises(FileNotFoundError) as e:
+        impl.NpzWriter(tmp_path / "missing" / "x.npz")
+    assert e.value.filename == str(tmp_path / "missing" / "x.npz")
+    with np.load(tmp_path / "v.npz") as z:
+        assert z.files == ["ok"]
+
+
+def test_status_commit_and_recover(impl, tmp_path):
+    path = tmp_path / "s.npz"
+    w = impl.NpzWriter(path, durable=True)
+    arrays = {f"m{i}": np.full((100, 10), i, "f4") for i in range(10)}
+    for k, v in arrays.items():
+        w.add(k, v)
+    w.commit()
+    assert npz.status(path) == "open"
+    assert_same(path, arrays)   # readable while the writer is open
+    w.close()
+    assert npz.status(path) == "closed"
+    size = path.stat().st_size
+    # Cut the file in the middle of member m7: recover keeps m0..m6.
+    with zipfile.ZipFile(path) as z:
+        cut = z.getinfo("m7.npy").header_offset + 100
+    with open(path, "r+b") as f:
+        f.truncate(cut)
+    assert npz.status(path) == "damaged"
+    assert npz.recover(path) == [f"m{i}" for i in range(7)]
+    assert npz.status(path) == "closed"
+    assert_same(path, {f"m{i}": arrays[f"m{i}"] for i in range(7)})
+    assert path.stat().st_size < size
+
+
+def test_recover_drops_a_corrupt_member_and_everything_after(impl, tmp_path):
+    arrays = {f"m{i}": np.full(1000, i, "i4") for i in range(5)}
+    path = write(impl, tmp_path / "c.npz", arrays)
+    with zipfile.ZipFile(path) as z:
+        at = z.getinfo("m2.npy").header_offset + 400
+    with open(path, "r+b") as f:
+        f.seek(at)
+        f.write(b"\xff\xff")
+    assert npz.recover(path) == ["m0", "m1"]
+    assert_same(path, {"m0": arrays["m0"], "m1": arrays["m1"]})
+
+
+def test_recover_np_savez_output(tmp_path):
+    arrays = {"a": np.arange(1000.0), "b": np.ones(500, "i2")}
+    np.savez(tmp_path / "n.npz", **arrays)
+    data = (tmp_path / "n.npz").read_bytes()
+    (tmp_path / "n.npz").write_bytes(data[:-30])   # lose the directory
+    assert npz.recover(tmp_path / "n.npz") == ["a", "b"]
+    assert_same(tmp_path / "n.npz", arrays)
+
+
+def test_crc32_matches_zlib(impl):
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 7, 64, 1000, 1 << 20):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert impl.npzwriter.crc32(data) == zlib.crc32(data)
+        assert impl.npzwriter.crc32(data[n // 2:], impl.npzwriter.crc32(data[:n // 2])) \
+            == zlib.crc32(data)
+
+
+def test_dropped_writer_still_leaves_a_loadable_file(impl, tmp_path):
+    path = tmp_path / "d.npz"
+    w = impl.NpzWriter(path)
+    w.add("a", np.arange(10))
+    w.commit()
+    del w
+    import gc
+
+    gc.collect()
+    with np.load(path) as z:
+        assert z["a"].tolist() == list(range(10))
+
+
+# ---------------------------------------------------------------------------
+# Crashes and full disks, in forked children (POSIX only in these bodies).
+
+def _member(i):
+    n = [10, 3000, 70_000, 300_000][i % 4] + i
+    return np.arange(n, dtype="f4") * (i + 1)
+
+
+def _child_writer(impl_name, path, fd, n_members):
+    impl = load_impl(impl_name)
+    w = impl.NpzWriter(path)
+    for i in range(n_members):
+        w.add(f"m{i:03d}", _member(i))
+        w.commit()
+        os.write(fd, struct.pack("<i", i + 1))
+    w.close()
+    os.write(fd, struct.pack("<i", -1))
+
+
+def _fork(target, *args):
+    r, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 0
+        try:
+            os.close(r)
+            target(*args, wfd)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    return pid, r
+
+
+def _read_ints(fd):
+    data = b""
+    while True:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    os.close(fd)
+    return [v for (v,) in struct.iter_unpack("<i", data[: len(data) // 4 * 4])]
+
+
+def test_sigkill_at_random_moments_leaves_exactly_committed_members(impl, tmp_path):
+    assert POSIX, "this test needs fork() and SIGKILL"
+    rnd = random.Random(5)
+    trials, outcomes = 25, []
+    for trial in range(trials):
+        path = str(tmp_path / f"k{trial}.npz")
+        pid, r = _fork(lambda fd, p=path: _child_writer(impl.name, p, fd, 40))
+        time.sleep(rnd.uniform(0.0, 0.06))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        reported = _read_ints(r)
+        committed = max([v for v in reported if v > 0], default=0)
+        if not os.path.exists(path):
+            assert committed == 0
+            continue
+        with np.load(path) as z:
+            names = z.files
+            # Every committed member, then possibly members written after the
+            # last report, in order; nothing half-written.
+            assert names == [f"m{i:03d}" for i in range(len(names))]
+            assert len(names) >= committed
+            for i, name in enumerate(names):
+                np.testing.assert_array_equal(z[name], _member(i))
+        with zipfile.ZipFile(path) as z:
+            assert z.testzip() is None
+        assert npz.recover(path)[:len(names)] == names
+        outcomes.append(len(names))
+    # The kills landed at different moments (not all before or after).
+    assert len(set(outcomes)) >= 3, outcomes
+
+
+def _child_disk_full(impl_name, path, fd):
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+    impl = load_impl(impl_name)
+    w = impl.NpzWriter(path)
+    committed = 0
+    try:
+        for i in range(100):
+            w.add(f"m{i:03d}", np.full(10_000, i, "f4"))
+            w.commit()
+            committed = i + 1
+        w.close()
+        os.write(fd, struct.pack("<iii", committed, 0, 0))
+    except OSError as e:
+        os.write(fd, struct.pack("<iii", committed, e.errno or 0, int(e.filename == path)))
+        try:
+            w.close()   # already reported: no second error
+        except OSError:
+            os.write(fd, struct.pack("<iii", -1, -1, -1))
+
+
+def test_file_size_limit_reaches_the_caller_and_keeps_committed_members(impl, tmp_path):
+    assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
+    path = str(tmp_path / "full.npz")
+    pid, r = _fork(lambda fd: _child_disk_full(impl.name, path, fd))
+    os.waitpid(pid, 0)
+    values = _read_ints(r)
+    assert len(values) == 3, values
+    committed, err, has_path = values
+    assert err == errno.EFBIG and has_path == 1
+    assert 5 <= committed < 100
+    with np.load(path) as z:
+        assert len(z.files) >= committed
+        for i, name in enumerate(z.files):
+            assert name == f"m{i:03d}"
+            np.testing.assert_array_equal(z[name], np.full(10_000, i, "f4"))
+
+
+# ---------------------------------------------------------------------------
+# The stub of the compiled module lists what the module defines.
+
+def test_stub_matches_the_compiled_module():
+    import fastcallbacks._core as core
+
+    stub = pathlib.Path(core.__file__).with_name("npzwriter.pyi")
+    tree = ast.parse(stub.read_text())
+    top = {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    top |= {n.target.id for n in tree.body if isinstance(n, ast.AnnAssign)}
+    public = {n for n in dir(c_npzwriter) if not n.startswith("_")} - {"np", "os", "fmt", "cython"}
+    assert top == public
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "NpzWriter")
+    stub_methods = {n.name for n in cls.body if isinstance(n, ast.FunctionDef)}
+    real = {n for n in dir(c_npzwriter.NpzWriter) if not n.startswith("_")}
+    assert real == stub_methods - {n for n in stub_methods if n.startswith("_")}
+    # Same public surface as the reference.
+    ref = {n for n in dir(r_npzwriter.NpzWriter) if not n.startswith("_")}
+    assert real == ref
