@@ -4,7 +4,6 @@ Anchor: the same callback from `keras.callbacks`, same model, same logs.
 """
 
 import keras
-import numpy as np
 import pytest
 
 import fastcallbacks
@@ -48,10 +47,16 @@ def _epoch_end_bench(benchmark, cb, improving):
     assert not model.stop_training
 
 
+def _mark(benchmark, impl):
+    benchmark.extra_info["impl"] = impl
+    benchmark.extra_info["anchor"] = impl == "keras"
+
+
 @pytest.mark.parametrize("improving", [False, True], ids=["plateau", "improving"])
 @pytest.mark.parametrize("impl", ["keras", "cython", "python"])
 def bench_early_stopping_on_epoch_end(benchmark, impl, improving):
     benchmark.group = f"EarlyStopping.on_epoch_end[{'improving' if improving else 'plateau'}]"
+    _mark(benchmark, impl)
     cb = _make(impl, "EarlyStopping", monitor="val_loss", patience=10**9)
     _epoch_end_bench(benchmark, cb, improving)
 
@@ -60,6 +65,7 @@ def bench_early_stopping_on_epoch_end(benchmark, impl, improving):
 @pytest.mark.parametrize("impl", ["keras", "cython", "python"])
 def bench_reduce_lr_on_plateau_on_epoch_end(benchmark, impl, improving):
     benchmark.group = f"ReduceLROnPlateau.on_epoch_end[{'improving' if improving else 'plateau'}]"
+    _mark(benchmark, impl)
     cb = _make(impl, "ReduceLROnPlateau", monitor="val_loss", patience=10**9)
     _epoch_end_bench(benchmark, cb, improving)
 
@@ -67,6 +73,7 @@ def bench_reduce_lr_on_plateau_on_epoch_end(benchmark, impl, improving):
 @pytest.mark.parametrize("impl", ["keras", "cython", "python"])
 def bench_terminate_on_nan_on_batch_end(benchmark, impl):
     benchmark.group = "TerminateOnNaN.on_batch_end"
+    _mark(benchmark, impl)
     cb = _make(impl, "TerminateOnNaN")
     cb.set_model(_model())
     logs = {"loss": 0.5}

@@ -35,6 +35,7 @@ def model(request):
 def bench_weight_snapshot(benchmark, model, how):
     name, m = model
     benchmark.group = f"snapshot[{name}]"
+    benchmark.extra_info["anchor"] = how == "memcpy"
     if how == "keras_get_weights":
         fn = m.get_weights
     elif how == "memcpy":

@@ -199,7 +199,7 @@ class EarlyStopping(MonitorCallback):
         self._steps += 1
         if self._steps % self.check_every_n_steps:
             return
-        if self.monitor_op is None:
+        if self._monitor_op is None:
             self._set_monitor_op(self._model)
         current = (logs or {}).get(self.monitor)
         if current is None:

@@ -3,7 +3,10 @@ cimport cython
 
 cdef struct ring_t:
     float64_t* buf      # capacity slots; the newest value sits at head - 1
-    float64_t* scratch  # capacity slots for the median
+    float64_t* scratch  # the window's non-NaN values, sorted (stable), for the median
+    intp_t nsorted      # values in scratch
+    intp_t nnan         # NaN values in the window (not in scratch)
+    bint sorted_valid   # scratch is up to date; single pushes keep it so
     intp_t capacity
     intp_t head         # next slot to write
     intp_t count        # valid values, <= capacity

@@ -1,7 +1,7 @@
 """Fixed-capacity ring buffer of metric values with window statistics."""
 from libc.math cimport isnan, isfinite, isinf, NAN
 from libc.stdlib cimport malloc, free, qsort
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memmove
 
 cimport cython
 from ._common cimport (float64_t, intp_t, int64_t, STAT_MEAN, STAT_MEDIAN,
@@ -16,7 +16,47 @@ _STATS = {"mean": STAT_MEAN, "median": STAT_MEDIAN, "min": STAT_MIN,
 # ---------------------------------------------------------------------------
 # Kernels: never raise, never touch Python objects.
 
+cdef void _sorted_remove(ring_t* r, float64_t x) noexcept nogil:
+    # x is the oldest value of the window; among values equal to it (only
+    # 0.0 and -0.0 differ while comparing equal) it is the first, since
+    # equal values are kept in arrival order.
+    cdef intp_t lo = 0, hi = r.nsorted, mid
+    if isnan(x):
+        r.nnan -= 1
+        return
+    while lo < hi:  # bisect_left
+        mid = (lo + hi) >> 1
+        if r.scratch[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    memmove(&r.scratch[lo], &r.scratch[lo + 1], (r.nsorted - lo - 1) * sizeof(float64_t))
+    r.nsorted -= 1
+
+
+cdef void _sorted_insert(ring_t* r, float64_t x) noexcept nogil:
+    cdef intp_t lo = 0, hi = r.nsorted, mid
+    if isnan(x):
+        r.nnan += 1
+        return
+    while lo < hi:  # bisect_right: after equal values, a stable order
+        mid = (lo + hi) >> 1
+        if x < r.scratch[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    memmove(&r.scratch[lo + 1], &r.scratch[lo], (r.nsorted - lo) * sizeof(float64_t))
+    r.scratch[lo] = x
+    r.nsorted += 1
+
+
 cdef void ring_push(ring_t* r, float64_t x) noexcept nogil:
+    if r.sorted_valid:
+        # Keep the sorted copy current: O(log n) search + a short memmove
+        # beats re-sorting the window for every median.
+        if r.count == r.capacity:
+            _sorted_remove(r, r.buf[r.head])
+        _sorted_insert(r, x)
     r.buf[r.head] = x
     r.head += 1
     if r.head == r.capacity:
@@ -35,6 +75,8 @@ cdef void ring_push(ring_t* r, float64_t x) noexcept nogil:
 
 cdef void ring_extend(ring_t* r, const float64_t* xs, intp_t n) noexcept nogil:
     cdef intp_t i
+    # Bulk data: drop the sorted copy; the next median rebuilds it once.
+    r.sorted_valid = False
     for i in range(n):
         ring_push(r, xs[i])
 
@@ -72,29 +114,44 @@ cdef float64_t _mean(ring_t* r) noexcept nogil:
     return s / n
 
 
-cdef float64_t _median(ring_t* r) noexcept nogil:
-    cdef intp_t i, j, n = r.count, negative = 0, zeros = 0
-    cdef float64_t a, b, m, x
-    for i in range(n):
+cdef void _sorted_rebuild(ring_t* r) noexcept nogil:
+    cdef intp_t i, j, n = 0, negative = 0, zeros = 0
+    cdef float64_t x
+    r.nnan = 0
+    for i in range(r.count):
         x = _at(r, i)
         if isnan(x):
-            return NAN
+            r.nnan += 1
+            continue
         if x < 0.0:
             negative += 1
         elif x == 0.0:
             zeros += 1
-        r.scratch[i] = x
+        r.scratch[n] = x
+        n += 1
     qsort(r.scratch, n, sizeof(float64_t), _cmp_double)
     if zeros > 1:
         # qsort need not be stable; the reference's sort is. -0.0 and 0.0 are
         # the only equal values that differ, so put the zeros (which sit at
         # [negative, negative + zeros)) back in window order.
         j = negative
-        for i in range(n):
+        for i in range(r.count):
             x = _at(r, i)
             if x == 0.0:
                 r.scratch[j] = x
                 j += 1
+    r.nsorted = n
+    r.sorted_valid = True
+
+
+cdef float64_t _median(ring_t* r) noexcept nogil:
+    cdef intp_t n
+    cdef float64_t a, b, m
+    if not r.sorted_valid:
+        _sorted_rebuild(r)
+    if r.nnan > 0:
+        return NAN
+    n = r.nsorted
     if n % 2 == 1:
         return r.scratch[n // 2]
     a = r.scratch[n // 2 - 1]
@@ -190,6 +247,9 @@ cdef class RingMonitor:
         free(self._r.scratch)
 
     cdef void _clear(self) noexcept nogil:
+        self._r.sorted_valid = False
+        self._r.nsorted = 0
+        self._r.nnan = 0
         self._r.head = 0
         self._r.count = 0
         self._r.total = 0
