@@ -12,6 +12,7 @@ _CALLBACKS = {
     "EarlyStopping": "early_stopping",
     "ReduceLROnPlateau": "reduce_lr_on_plateau",
     "TerminateOnNaN": "terminate_on_nan",
+    "ActivationLogger": "activation_logger",
 }
 
 __all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",

@@ -1,4 +1,4 @@
-"""Command line: `python -m fastcallbacks example`."""
+"""Command line: `python -m fastcallbacks example` and `python -m fastcallbacks inspect FILE.npz`."""
 
 import argparse
 import os
@@ -60,13 +60,70 @@ def example(epochs=10, seed=0):
     return history
 
 
+def _member_row(key, a):
+    layer, epoch = key, ""
+    head, _, tail = key.rpartition("/")
+    if head and tail.startswith("epoch_") and tail[6:].isdigit():
+        layer, epoch = head, str(int(tail[6:]))
+    shape = "x".join(map(str, a.shape)) or "()"
+    if a.dtype.kind in "biufc" and a.size:
+        import numpy as np
+
+        v = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64, copy=False)
+        mean, std = np.mean(v), np.std(v)
+        if a.dtype.kind == "c":
+            mean, std = abs(mean), abs(std)
+        stats = (f"{float(mean):.4g}", f"{float(std):.4g}",
+                 f"{np.count_nonzero(a == 0) / a.size:.3f}")
+    else:
+        stats = ("-", "-", "-")
+    return [layer, epoch, shape, str(a.dtype), str(a.nbytes), *stats]
+
+
+def inspect(path, out=None):
+    """Prints a table of the members of an `.npz` and whether it was closed.
+
+    Returns 0 for a loadable file, 1 for one that needs `recover()`.
+    """
+    from . import npz
+
+    out = out or sys.stdout
+    state = npz.status(path)
+    header = ["layer", "epoch", "shape", "dtype", "bytes", "mean", "std", "zeros"]
+    if state == "damaged":
+        members, _ = npz.scan(path)
+        print(f"{path}: damaged (not loadable): the writer was killed while writing its "
+              f"directory, or the file was cut. {len(members)} complete member(s) can be "
+              "salvaged with fastcallbacks.npz.recover(path).", file=out)
+        rows = [[m.key, "", "", "", str(m.usize), "", "", ""] for m in members]
+        header = ["member", "", "", "", "bytes", "", "", ""]
+    else:
+        with npz.load(path, mmap=True) as z:
+            rows = [_member_row(key, z[key]) for key in z.files]
+        what = ("closed cleanly" if state == "closed" else
+                "not closed (writer still running or killed); it lists every "
+                "member committed so far and needs no recovery")
+        print(f"{path}: {len(rows)} member(s), {what}.", file=out)
+    if rows:
+        widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+        for r in [header] + rows:
+            print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip(), file=out)
+    return 1 if state == "damaged" else 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m fastcallbacks")
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("example", help="run the book-style EarlyStopping example")
     ex.add_argument("--epochs", type=int, default=10)
     ex.add_argument("--seed", type=int, default=0)
+    ins = sub.add_parser("inspect", help="list the members of an .npz (ActivationLogger output)")
+    ins.add_argument("file", help="the .npz file")
     args = parser.parse_args(argv)
+    if args.command == "inspect":
+        if not os.path.isfile(args.file):
+            parser.error(f"no such file: {args.file}")
+        return inspect(args.file)
     if args.command == "example":
         if args.epochs < 1:
             parser.error("--epochs must be >= 1")

@@ -1,0 +1,216 @@
+"""ActivationLogger through real `model.fit`, compared with plain `predict`."""
+
+import io
+import os
+import re
+
+import keras
+import numpy as np
+import pytest
+
+import fastcallbacks
+from fastcallbacks import _impl, npz
+from fastcallbacks.__main__ import main as cli_main
+from fastcallbacks.activation_logger import ActivationLogger
+
+
+def _data(n=96, d=8, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d)).astype("f4")
+    y = (x[:, 0] - x[:, 1] > 0).astype("f4")
+    return x, y
+
+
+def _sequential(d=8):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((d,)),
+        keras.layers.Dense(16, activation="relu", name="hidden"),
+        keras.layers.Dropout(0.1, name="drop"),
+        keras.layers.Dense(1, activation="sigmoid", name="out"),
+    ])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+
+
+class _Split(keras.layers.Layer):
+    """A layer with two outputs."""
+
+    def call(self, x):
+        return x[:, :3], x[:, 3:] * 2.0
+
+
+def _functional():
+    keras.utils.set_random_seed(1)
+    a = keras.Input((5,), name="a")
+    b = keras.Input((3,), name="b")
+    h = keras.layers.Dense(6, activation="tanh", name="h")(keras.layers.Concatenate(name="cat")([a, b]))
+    left, right = _Split(name="split")(h)
+    out = keras.layers.Dense(1, name="out")(keras.layers.Concatenate(name="join")([left, right]))
+    model = keras.Model({"a": a, "b": b}, out)
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+class _Reference(keras.callbacks.Callback):
+    """What the classic example computes: predict of the same layers per epoch."""
+
+    def __init__(self, x, layer_names):
+        super().__init__()
+        self.x, self.layer_names, self.per_epoch = x, layer_names, {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        probe = keras.Model(self.model.inputs,
+                            [self.model.get_layer(n).output for n in self.layer_names])
+        outs = probe.predict(self.x, verbose=0)
+        outs = outs if isinstance(outs, list) else [outs]
+        self.per_epoch[epoch] = dict(zip(self.layer_names, outs))
+
+
+def test_sequential_fit_matches_predict_every_epoch(impl, tmp_path):
+    x, y = _data()
+    model = _sequential()
+    path = tmp_path / "acts.npz"
+    logger = fastcallbacks.ActivationLogger(path, x[:40])
+    ref = _Reference(x[:40], ["hidden", "drop", "out"])
+    model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[logger, ref])
+    assert npz.status(path) == "closed"
+    with np.load(path) as z:
+        assert z.files == [f"{n}/epoch_{e:04d}" for e in range(3) for n in ("hidden", "drop", "out")]
+        for e in range(3):
+            for n in ("hidden", "drop", "out"):
+                np.testing.assert_allclose(z[f"{n}/epoch_{e:04d}"], ref.per_epoch[e][n],
+                                           rtol=1e-6, atol=1e-7)
+        # Training changed the activations between epochs.
+        assert not np.array_equal(z["hidden/epoch_0000"], z["hidden/epoch_0002"])
+    # Dropout is inactive in the logged forward pass (inference mode).
+    with np.load(path) as z:
+        np.testing.assert_array_equal(z["drop/epoch_0002"], z["hidden/epoch_0002"])
+
+
+def test_functional_multi_input_and_multi_output_layer(impl, tmp_path):
+    rng = np.random.default_rng(2)
+    xa, xb = rng.standard_normal((64, 5)).astype("f4"), rng.standard_normal((64, 3)).astype("f4")
+    y = rng.standard_normal((64, 1)).astype("f4")
+    model = _functional()
+    path = tmp_path / "f.npz"
+    logger = ActivationLogger(path, {"a": xa, "b": xb}, layers=["h", "split", -1],
+                              max_samples=20, every_n_epochs=2)
+    model.fit({"a": xa, "b": xb}, y, epochs=3, batch_size=16, verbose=0, callbacks=[logger])
+    probe = keras.Model(model.inputs, [model.get_layer("h").output,
+                                       *model.get_layer("split").output,
+                                       model.get_layer("out").output])
+    want = probe.predict({"a": xa[:20], "b": xb[:20]}, verbose=0)
+    with np.load(path) as z:
+        assert z.files == [f"{n}/epoch_{e:04d}" for e in (0, 2)
+                           for n in ("h", "split/output_0", "split/output_1", "out")]
+        for n, w in zip(("h", "split/output_0", "split/output_1", "out"), want):
+            np.testing.assert_allclose(z[f"{n}/epoch_0002"], w, rtol=1e-5, atol=1e-6)
+            assert z[f"{n}/epoch_0002"].shape[0] == 20
+
+
+def test_one_file_per_epoch_with_the_classic_naming(impl, tmp_path):
+    x, y = _data()
+    model = _sequential()
+    pattern = str(tmp_path / "out" / "activations_at_epoch_{epoch}.npz")
+    logger = ActivationLogger(pattern, x[:10], layers=[0, "out"], compress=True)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[logger])
+    files = sorted(os.listdir(tmp_path / "out"))
+    assert files == ["activations_at_epoch_0.npz", "activations_at_epoch_1.npz"]
+    final = keras.Model(model.inputs, [model.get_layer("hidden").output,
+                                       model.get_layer("out").output]).predict(x[:10], verbose=0)
+    with np.load(tmp_path / "out" / files[-1]) as z:
+        assert z.files == ["hidden", "out"]
+        np.testing.assert_allclose(z["hidden"], final[0], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(z["out"], final[1], rtol=1e-6, atol=1e-7)
+    for f in files:
+        assert npz.status(tmp_path / "out" / f) == "closed"
+
+
+def test_bfloat16_activations_are_stored_as_float32(impl, tmp_path):
+    x, y = _data(32, 4)
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((4,)),
+                              keras.layers.Dense(8, dtype="bfloat16", name="bf"),
+                              keras.layers.Dense(1, name="out")])
+    model.compile(optimizer="sgd", loss="mse")
+    logger = ActivationLogger(tmp_path / "bf.npz", x, layers=["bf"])
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[logger])
+    want = keras.Model(model.inputs, model.get_layer("bf").output).predict(x, verbose=0)
+    with np.load(tmp_path / "bf.npz") as z:
+        assert z["bf/epoch_0000"].dtype == np.float32
+        np.testing.assert_array_equal(z["bf/epoch_0000"], want.astype("float32"))
+
+
+def test_npzwriter_rejects_bfloat16_arrays(impl, tmp_path):
+    import ml_dtypes
+
+    with _impl.npzwriter.NpzWriter(tmp_path / "b.npz") as w:
+        with pytest.raises(TypeError, match="astype"):
+            w.add("b", np.zeros(3, dtype=ml_dtypes.bfloat16))
+
+
+def test_wrong_x_is_a_value_error_before_the_first_epoch(impl, tmp_path):
+    x, y = _data()
+    seen = []
+    spy = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: seen.append(e))
+    model = _sequential()
+    with pytest.raises(ValueError, match=r"ActivationLogger: `x` has shape \(10, 5\)"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[ActivationLogger(tmp_path / "w.npz", x[:10, :5]), spy])
+    assert seen == []
+    with pytest.raises(ValueError, match="model has 1 input"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[ActivationLogger(tmp_path / "w.npz", [x[:4], x[:4]]), spy])
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[ActivationLogger(tmp_path / "w.npz", x[:4], layers=["nope"])])
+    with pytest.raises(ValueError, match="out of range"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[ActivationLogger(tmp_path / "w.npz", x[:4], layers=[17])])
+    assert seen == []
+
+
+def test_constructor_arguments_are_checked(tmp_path):
+    x = np.zeros((4, 8), "f4")
+    with pytest.raises(ValueError, match="`x` \\(the input sample\\) is required"):
+        ActivationLogger(tmp_path / "a.npz", None)
+    with pytest.raises(ValueError, match="`every_n_epochs`"):
+        ActivationLogger(tmp_path / "a.npz", x, every_n_epochs=0)
+    with pytest.raises(ValueError, match="`max_samples`"):
+        ActivationLogger(tmp_path / "a.npz", x, max_samples=0)
+    with pytest.raises(TypeError, match="`compress`"):
+        ActivationLogger(tmp_path / "a.npz", x, compress="yes")
+    with pytest.raises(TypeError, match="`filepath`"):
+        ActivationLogger(3.0, x)
+    with pytest.raises(TypeError, match="`layers`"):
+        ActivationLogger(tmp_path / "a.npz", x, layers=[1.5])
+    with pytest.raises(ValueError, match="batch axis"):
+        ActivationLogger(tmp_path / "a.npz", np.float32(1.0))
+
+
+def test_epoch_level_only_keeps_async_batch_dispatch():
+    # Overriding a batch hook would switch JAX/torch to synchronous dispatch.
+    for hook in ("on_batch_end", "on_train_batch_end", "on_train_batch_begin",
+                 "on_test_batch_end", "on_predict_batch_end"):
+        assert getattr(ActivationLogger, hook) is getattr(keras.callbacks.Callback, hook), hook
+
+
+def test_inspect_command_prints_a_table(impl, tmp_path, capsys):
+    x, y = _data()
+    model = _sequential()
+    path = tmp_path / "i.npz"
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[ActivationLogger(path, x[:8])])
+    assert cli_main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "6 member(s), closed cleanly" in out
+    assert re.search(r"^hidden\s+1\s+8x16\s+float32\s+512\s", out, re.M), out
+    assert re.search(r"^layer\s+epoch\s+shape\s+dtype\s+bytes\s+mean\s+std\s+zeros$", out, re.M)
+    # A cut file is reported as needing recovery (exit code 1).
+    data = path.read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    assert cli_main(["inspect", str(tmp_path / "cut.npz")]) == 1
+    assert "damaged" in capsys.readouterr().out
+    # The example subcommand still parses.
+    with pytest.raises(SystemExit):
+        cli_main(["example", "--epochs", "0"])
