@@ -61,7 +61,8 @@ cdef enum:
     PAGE = 4096
     END_MAX = 98             # zip64 end record + locator + end record
     CHUNK = 1 << 20          # CRC each chunk just before writing it (L2-hot)
-    PROBE = 1 << 20          # deflate this much first to see if it pays
+    GIL_COPY = 16 << 20      # copies up to this size keep the GIL (see _add)
+    PROBE = 256 << 10        # deflate this much first to see if it pays
 
 cdef int64_t ZIP64_LIMIT = 0x7FFFFFFF
 cdef int64_t COUNT_LIMIT = 0xFFFF
@@ -84,6 +85,7 @@ cdef struct job_t:
     const char* data         # the array's bytes (copied, or the caller's)
     size_t data_len
     int64_t cost             # bytes counted against the queue limit
+    size_t cap               # bytes of the block after this struct
 
 
 cdef struct writer_t:
@@ -114,6 +116,8 @@ cdef struct writer_t:
     bint running
     fc_thread_t thread
     job_t* close_job         # allocated up front so that close cannot fail
+    job_t* pool              # finished copy blocks kept for reuse (no page faults)
+    int64_t pool_bytes
 
 
 # ---------------------------------------------------------------------------
@@ -532,7 +536,13 @@ cdef void writer_main(void* arg) noexcept nogil:
             free(job)
             fc_cond_broadcast(&w.progress)
             break
-        free(job)
+        if job.cost > 0 and w.pool_bytes + <int64_t>job.cap <= w.limit // 2:
+            # Keep the block: its pages are already mapped.
+            job.next = w.pool
+            w.pool = job
+            w.pool_bytes += job.cap
+        else:
+            free(job)
         fc_cond_broadcast(&w.progress)
     fc_mutex_unlock(&w.mu)
 
@@ -589,6 +599,63 @@ cdef job_t* new_job(int kind, size_t extra) noexcept nogil:
     if job != NULL:
         memset(job, 0, sizeof(job_t))
         job.kind = kind
+        job.cap = extra
+    return job
+
+
+cdef job_t* pooled_job(writer_t* w, size_t extra) noexcept nogil:
+    # A recycled block that fits (and is not more than twice too big), else
+    # a new one.
+    cdef job_t* job
+    cdef job_t** link
+    fc_mutex_lock(&w.mu)
+    link = &w.pool
+    while link[0] != NULL:
+        job = link[0]
+        if job.cap >= extra and job.cap <= 2 * extra + 4096:
+            link[0] = job.next
+            w.pool_bytes -= job.cap
+            fc_mutex_unlock(&w.mu)
+            extra = job.cap
+            memset(job, 0, sizeof(job_t))
+            job.kind = JOB_MEMBER
+            job.cap = extra
+            return job
+        link = &job.next
+    fc_mutex_unlock(&w.mu)
+    return new_job(JOB_MEMBER, extra)
+
+
+cdef bint try_room(writer_t* w, int64_t cost) noexcept nogil:
+    # Reserves queue room if there is some now (never blocks).
+    cdef bint ok
+    fc_mutex_lock(&w.mu)
+    ok = w.err != 0 or w.queued == 0 or w.queued + cost <= w.limit
+    if ok:
+        w.queued += cost
+    fc_mutex_unlock(&w.mu)
+    return ok
+
+
+cdef job_t* fill_job(writer_t* w, size_t extra, int64_t cost, const char* name,
+                     size_t name_len, const char* header, size_t header_len,
+                     const char* src, size_t data_len, bint copy) noexcept nogil:
+    cdef job_t* job = pooled_job(w, extra) if copy else new_job(JOB_MEMBER, extra)
+    if job == NULL:
+        return NULL
+    job.cost = cost
+    job.name = <char*>(job + 1)
+    job.name_len = name_len
+    memcpy(job.name, name, name_len)
+    job.header = job.name + name_len
+    job.header_len = header_len
+    memcpy(job.header, header, header_len)
+    if copy:
+        memcpy(job.header + header_len, src, data_len)
+        job.data = job.header + header_len
+    else:
+        job.data = src
+    job.data_len = data_len
     return job
 
 
@@ -613,6 +680,11 @@ cdef void free_writer(writer_t* w) noexcept nogil:
     free(w.hbuf)
     free(w.zbuf)
     free(w.close_job)
+    cdef job_t* job
+    while w.pool != NULL:
+        job = w.pool
+        w.pool = job.next
+        free(job)
     fc_cond_destroy(&w.work)
     fc_cond_destroy(&w.progress)
     fc_mutex_destroy(&w.mu)
@@ -817,35 +889,33 @@ cdef class NpzWriter:
         cdef job_t* job
         cdef uint64_t seq
         cdef int err = 0
+        # The GIL is released only where this call may block or copy a lot:
+        # a thread that gives it up waits up to the switch interval (5 ms) to
+        # get it back whenever another thread runs Python code, which would
+        # cost far more than copying a few MiB with it held.
+        cdef bint hold = do_copy and data_len <= GIL_COPY
         self._names.add(name)
         self._members.append(name)
-        with nogil:
-            wait_for_room(w, cost)
-            job = new_job(JOB_MEMBER, extra)
-            if job != NULL:
-                job.cost = cost
-                job.name = <char*>(job + 1)
-                job.name_len = name_len
-                memcpy(job.name, name_p, name_len)
-                job.header = job.name + name_len
-                job.header_len = header_len
-                memcpy(job.header, header_p, header_len)
-                if do_copy:
-                    # Copy with the GIL released; `a` stays referenced by
-                    # this frame until the copy is done.
-                    memcpy(job.header + header_len, src, data_len)
-                    job.data = job.header + header_len
-                else:
-                    job.data = src
-                job.data_len = data_len
-                seq = submit(w, job)
-                if not do_copy:
-                    # The caller's buffer is read by the writer thread: wait.
+        if cost and not (hold and try_room(w, cost)):
+            with nogil:
+                wait_for_room(w, cost)
+        if hold or not do_copy:
+            job = fill_job(w, extra, cost, name_p, name_len, header_p, header_len,
+                           src, data_len, do_copy)
+        else:
+            with nogil:
+                job = fill_job(w, extra, cost, name_p, name_len, header_p, header_len,
+                               src, data_len, do_copy)
+        if job != NULL:
+            seq = submit(w, job)
+            if not do_copy:
+                # The caller's buffer is read by the writer thread: wait.
+                with nogil:
                     err = wait_done(w, seq)
-            else:
-                fc_mutex_lock(&w.mu)
-                w.queued -= cost
-                fc_mutex_unlock(&w.mu)
+        else:
+            fc_mutex_lock(&w.mu)
+            w.queued -= cost
+            fc_mutex_unlock(&w.mu)
         if job == NULL:
             self._names.discard(name)
             self._members.pop()

@@ -49,7 +49,7 @@ _DOS_DATE = (0 << 9) | (1 << 5) | 1   # 1980-01-01
 _DOS_TIME = 0
 _EXTERNAL_ATTR = 0o100600 << 16       # regular file, rw-------
 _MAX_RESERVE = 64 << 20
-_PROBE = 1 << 20
+_PROBE = 256 << 10
 DEFLATE_LEVEL = 1
 
 
