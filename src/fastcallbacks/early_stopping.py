@@ -11,7 +11,7 @@ from ._reference.tracker import STOP as _STOP
 from ._weights import host_arrays
 from .monitor_callback import (
     MonitorCallback,
-    _ceil_count,
+    PatienceAttributes,
     _check_count,
     _check_int,
     print_msg,
@@ -22,7 +22,7 @@ _LAYER_GET_WEIGHTS = keras.layers.Layer.get_weights
 STOP_REASONS = (None, "patience", "stopping_threshold", "divergence", "non_finite")
 
 
-class EarlyStopping(MonitorCallback):
+class EarlyStopping(PatienceAttributes, MonitorCallback):
     """Stop training when a monitored metric has stopped improving.
 
     A drop-in replacement for `keras.callbacks.EarlyStopping`: the same
@@ -132,23 +132,6 @@ class EarlyStopping(MonitorCallback):
         self._checks = 0
 
     # -- attributes backed by the core -----------------------------------------
-
-    @property
-    def wait(self):
-        return self._tracker.wait
-
-    @wait.setter
-    def wait(self, value):
-        self._tracker.wait = value
-
-    @property
-    def patience(self):
-        return self._patience
-
-    @patience.setter
-    def patience(self, value):
-        self._patience = value
-        self._tracker.patience = _ceil_count(max(value, 0))
 
     @property
     def baseline(self):

@@ -69,6 +69,27 @@ _KNOWN_OPS = {
 }
 
 
+class PatienceAttributes:
+    """`wait` and `patience` of a MonitorCallback, kept in its core tracker."""
+
+    @property
+    def wait(self):
+        return self._tracker.wait
+
+    @wait.setter
+    def wait(self, value):
+        self._tracker.wait = value
+
+    @property
+    def patience(self):
+        return self._patience
+
+    @patience.setter
+    def patience(self, value):
+        self._patience = value
+        self._tracker.patience = _ceil_count(max(value, 0))
+
+
 class MonitorCallback(keras.callbacks.Callback):
     """Base class of callbacks that watch one metric and track its best value.
 

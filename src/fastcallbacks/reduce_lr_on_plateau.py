@@ -8,7 +8,13 @@ import numpy as np
 from ._reference.tracker import IMPROVED as _IMPROVED
 from ._reference.tracker import REDUCE as _REDUCE
 from ._weights import to_float
-from .monitor_callback import MonitorCallback, _ceil_count, _check_count, print_msg
+from .monitor_callback import (
+    MonitorCallback,
+    PatienceAttributes,
+    _ceil_count,
+    _check_count,
+    print_msg,
+)
 
 
 @keras.saving.register_keras_serializable(package="fastcallbacks")
@@ -44,7 +50,7 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return cls(**config)
 
 
-class ReduceLROnPlateau(MonitorCallback):
+class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
     """Reduce the learning rate when a metric has stopped improving.
 
     A drop-in replacement for `keras.callbacks.ReduceLROnPlateau`: the same
@@ -136,29 +142,12 @@ class ReduceLROnPlateau(MonitorCallback):
     # -- attributes backed by the core -----------------------------------------
 
     @property
-    def wait(self):
-        return self._tracker.wait
-
-    @wait.setter
-    def wait(self, value):
-        self._tracker.wait = value
-
-    @property
     def cooldown_counter(self):
         return self._tracker.cooldown_counter
 
     @cooldown_counter.setter
     def cooldown_counter(self, value):
         self._tracker.cooldown_counter = value
-
-    @property
-    def patience(self):
-        return self._patience
-
-    @patience.setter
-    def patience(self, value):
-        self._patience = value
-        self._tracker.patience = _ceil_count(max(value, 0))
 
     @property
     def cooldown(self):
