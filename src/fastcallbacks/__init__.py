@@ -12,11 +12,15 @@ _CALLBACKS = {
     "EarlyStopping": "early_stopping",
     "ReduceLROnPlateau": "reduce_lr_on_plateau",
     "TerminateOnNaN": "terminate_on_nan",
+    "ModelCheckpoint": "model_checkpoint",
     "ActivationLogger": "activation_logger",
 }
 
+# Submodules loaded on first access (`fastcallbacks.checkpoint.verify`).
+_SUBMODULES = ("checkpoint",)
+
 __all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",
-           "NpzWriter", "npz", *_CALLBACKS]
+           "NpzWriter", "npz", "checkpoint", *_CALLBACKS]
 
 
 def implementation():
@@ -32,6 +36,12 @@ def __getattr__(name):
         value = getattr(module, name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        import importlib
+
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
     if name == "RingMonitor":
         return _impl.ring.RingMonitor
     if name == "BestTracker":

@@ -1,0 +1,258 @@
+"""Checkpoint integrity: sidecar checksums, `verify`, `latest_good`.
+
+Every file `fastcallbacks.ModelCheckpoint` writes gets a sidecar
+`<file>.checksum.json` holding its size and SHA-256. Both are written
+atomically (temporary file in the same directory, flush, fsync,
+`os.replace`, fsync of the directory), in an order that keeps the pair
+consistent whatever moment the process is killed at:
+
+1. the new sidecar lists the digest of the new file *and* of the file it
+   replaces, then replaces the old sidecar;
+2. the new file replaces the old one;
+3. the sidecar is rewritten with the new digest only.
+
+A kill between two steps leaves a file that one of the listed digests
+matches, so `verify` never rejects a complete file and never accepts a
+partial one. This module needs neither Keras nor a backend.
+"""
+
+import hashlib
+import json
+import os
+import time
+import uuid
+
+__all__ = ["verify", "latest_good", "SIDECAR_SUFFIX"]
+
+SIDECAR_SUFFIX = ".checksum.json"
+_FORMAT = "fastcallbacks-checksum-1"
+_CHUNK = 1 << 20
+_TMP_MARK = ".fctmp-"
+
+
+# -- hashing -------------------------------------------------------------------
+
+
+def file_digest(path):
+    """(size, sha256 hex) of the file at `path`, read in 1 MiB chunks.
+
+    hashlib and file reads release the GIL for buffers this large, so a
+    background writer does not stall the training thread here.
+    """
+    h = hashlib.sha256()
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    size = 0
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            h.update(view[:n])
+            size += n
+    return size, h.hexdigest()
+
+
+def sidecar_path(path):
+    """The sidecar file of checkpoint `path`."""
+    return os.fspath(path) + SIDECAR_SUFFIX
+
+
+def _read_sidecar(path):
+    try:
+        with open(sidecar_path(path), "rb") as f:
+            data = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        return None
+    entries = data.get("entries")
+    if not isinstance(entries, list):
+        return None
+    return [
+        e
+        for e in entries
+        if isinstance(e, dict)
+        and isinstance(e.get("size"), int)
+        and isinstance(e.get("sha256"), str)
+    ]
+
+
+# -- atomic writes -------------------------------------------------------------
+
+
+def temp_path(path, suffix=""):
+    """A unique temporary name next to `path` (same directory, so that
+    `os.replace` is atomic), hidden, ending with `suffix`."""
+    path = os.fspath(path)
+    directory, base = os.path.split(path)
+    name = f".{base}{_TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}"
+    return os.path.join(directory, name)
+
+
+def is_temp_name(name):
+    """Whether `name` (a base name) is one of our temporary files."""
+    return name.startswith(".") and _TMP_MARK in name
+
+
+def fsync_path(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(directory):
+    try:
+        fd = os.open(directory or ".", os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - e.g. some network filesystems
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path, data):
+    tmp = temp_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _sidecar_bytes(entries):
+    return json.dumps({"format": _FORMAT, "entries": entries}).encode("utf-8")
+
+
+def commit(tmp, path, checksum=True):
+    """Moves the complete file `tmp` to `path` atomically, with its sidecar.
+
+    `tmp` must be in the directory of `path` and already flushed. The file
+    is fsynced here. Returns the sidecar entry (or None without checksum).
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(path)
+    fsync_path(tmp)
+    if not checksum:
+        os.replace(tmp, path)
+        fsync_dir(directory)
+        return None
+    size, digest = file_digest(tmp)
+    entry = {"size": size, "sha256": digest, "time_ns": time.time_ns()}
+    previous = _read_sidecar(path) or []
+    # Step 1: the sidecar accepts the new file and the one it replaces.
+    _write_atomic(sidecar_path(path), _sidecar_bytes([entry] + previous[:1]))
+    # Step 2: the file itself.
+    os.replace(tmp, path)
+    fsync_dir(directory)
+    # Step 3: only the new digest.
+    _write_atomic(sidecar_path(path), _sidecar_bytes([entry]))
+    fsync_dir(directory)
+    return entry
+
+
+def remove_checkpoint(path):
+    """Deletes a checkpoint and its sidecar (missing files are ignored)."""
+    _remove_quietly(path)
+    _remove_quietly(sidecar_path(path))
+
+
+# -- public API --------------------------------------------------------------
+
+
+def _matching_entry(path):
+    entries = _read_sidecar(path)
+    if not entries:
+        return None
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return None
+    candidates = [e for e in entries if e["size"] == size]
+    if not candidates:
+        return None
+    try:
+        _, digest = file_digest(path)
+    except OSError:
+        return None
+    for e in candidates:
+        if e["sha256"] == digest:
+            return e
+    return None
+
+
+def verify(path):
+    """Whether the checkpoint at `path` is complete and unchanged.
+
+    True only if the file exists, has a sidecar (`<path>.checksum.json`,
+    written by `fastcallbacks.ModelCheckpoint`) and its size and SHA-256
+    match the sidecar. A file without a sidecar does not verify.
+
+    Example:
+
+    >>> fastcallbacks.checkpoint.verify("ckpt/best.keras")
+    True
+    """
+    return _matching_entry(os.fspath(path)) is not None
+
+
+def latest_good(directory):
+    """The newest checkpoint in `directory` that verifies, or None.
+
+    "Newest" is the save time recorded in the sidecar (then the file's
+    modification time and name break ties). Only files with a sidecar are
+    considered; temporary files left by an interrupted save never are.
+    Files are hashed newest first until one verifies.
+    """
+    directory = os.fspath(directory)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return None
+    candidates = []
+    for name in names:
+        if not name.endswith(SIDECAR_SUFFIX) or is_temp_name(name):
+            continue
+        data_name = name[: -len(SIDECAR_SUFFIX)]
+        path = os.path.join(directory, data_name)
+        if is_temp_name(data_name) or not os.path.isfile(path):
+            continue
+        entries = _read_sidecar(path)
+        if not entries:
+            continue
+        recorded = max(int(e.get("time_ns", 0)) for e in entries)
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            continue
+        candidates.append((recorded, mtime, data_name, path))
+    # Sorted by the newest time a sidecar lists (an upper bound: during a
+    # replacement it also lists the new file's time); the time of the entry
+    # that actually matches decides, so stop once no candidate can beat it.
+    best = None
+    for recorded, mtime, data_name, path in sorted(candidates, reverse=True):
+        if best is not None and recorded < best[0]:
+            break
+        entry = _matching_entry(path)
+        if entry is None:
+            continue
+        key = (int(entry.get("time_ns", 0)), mtime, data_name, path)
+        if best is None or key > best:
+            best = key
+    return None if best is None else best[3]

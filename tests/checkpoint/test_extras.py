@@ -1,0 +1,284 @@
+"""The features beyond Keras: retention (save_top_k, max_to_keep),
+asynchronous saves, non-finite skipping, checksums, role gating."""
+
+import concurrent.futures
+import errno
+import os
+import threading
+
+import h5py
+import numpy as np
+import pytest
+
+import fastcallbacks
+from ckpt_utils import checkpoint_files, classifier, loaded_state
+from fastcallbacks import _ckptwriter, checkpoint
+
+
+def _epochs(cb, model, values, monitor="val_loss"):
+    cb.set_model(model)
+    cb.on_train_begin()
+    for epoch, value in enumerate(values):
+        cb.on_epoch_begin(epoch)
+        cb.on_epoch_end(epoch, {"loss": 1.0, monitor: value})
+    cb.on_train_end()
+
+
+def _fill(model, value):
+    model.set_weights([np.full(w.shape, value, w.dtype) for w in model.get_weights()])
+
+
+def _first_value(path):
+    with h5py.File(path, "r") as f:
+        return float(f["layers/dense/vars/0"][0, 0])
+
+
+# -- retention -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("async_save", [False, True])
+def test_max_to_keep_keeps_latest_and_the_best(tmp_path, async_save):
+    cb = fastcallbacks.ModelCheckpoint(
+        str(tmp_path / "e{epoch}.weights.h5"), save_weights_only=True,
+        max_to_keep=2, async_save=async_save)
+    _epochs(cb, classifier(build=True), [0.5, 0.9, 0.8, 0.7, 0.6])
+    data, sidecars = checkpoint_files(tmp_path)
+    # e1 holds the best val_loss: never deleted; e4, e5 are the latest two.
+    assert data == ["e1.weights.h5", "e4.weights.h5", "e5.weights.h5"]
+    assert sidecars == [f + checkpoint.SIDECAR_SUFFIX for f in data]
+
+
+@pytest.mark.parametrize("mode,expected", [
+    ("min", ["e3.weights.h5", "e5.weights.h5"]),
+    ("max", ["e2.weights.h5", "e4.weights.h5"]),
+])
+def test_save_top_k_keeps_the_k_best(tmp_path, mode, expected):
+    cb = fastcallbacks.ModelCheckpoint(
+        str(tmp_path / "e{epoch}.weights.h5"), save_weights_only=True,
+        save_top_k=2, mode=mode)
+    _epochs(cb, classifier(build=True), [0.5, 0.9, 0.3, 0.7, 0.4])
+    assert checkpoint_files(tmp_path)[0] == expected
+
+
+def test_top_k_and_max_to_keep_compose_and_missing_values_rank_last(tmp_path):
+    cb = fastcallbacks.ModelCheckpoint(
+        str(tmp_path / "e{epoch}.weights.h5"), save_weights_only=True,
+        save_top_k=1, max_to_keep=1, monitor="val_auc", mode="max")
+    model = classifier(build=True)
+    cb.set_model(model)
+    for epoch, logs in enumerate([{"val_auc": 0.6}, {"val_auc": 0.9}, {"val_auc": 0.7}, {}]):
+        cb.on_epoch_begin(epoch)
+        cb.on_epoch_end(epoch, logs)
+    # the best (e2) by the top-k rule, the latest (e4, no value) by max_to_keep
+    assert checkpoint_files(tmp_path)[0] == ["e2.weights.h5", "e4.weights.h5"]
+
+
+def test_save_best_only_with_fixed_name_and_max_to_keep(tmp_path):
+    cb = fastcallbacks.ModelCheckpoint(
+        str(tmp_path / "best.weights.h5"), save_weights_only=True,
+        save_best_only=True, max_to_keep=1)
+    model = classifier(build=True)
+    cb.set_model(model)
+    for epoch, (value, w) in enumerate([(0.5, 1.0), (0.7, 2.0), (0.4, 3.0)]):
+        _fill(model, w)
+        cb.on_epoch_begin(epoch)
+        cb.on_epoch_end(epoch, {"val_loss": value})
+    assert checkpoint_files(tmp_path)[0] == ["best.weights.h5"]
+    assert _first_value(tmp_path / "best.weights.h5") == 3.0
+    assert cb.best == 0.4
+
+
+# -- asynchronous saves --------------------------------------------------------
+
+
+def test_async_save_writes_the_snapshot_not_later_weights(tmp_path):
+    cb = fastcallbacks.ModelCheckpoint(
+        str(tmp_path / "e{epoch}.keras"), async_save=True)
+    model = classifier(build=True)
+    cb.set_model(model)
+    _fill(model, 1.0)
+    cb.on_epoch_begin(0)
+    cb.on_epoch_end(0, {"val_loss": 1.0})
+    _fill(model, 2.0)  # while the file may still be written
+    cb.on_train_end()
+    weights, _ = loaded_state(str(tmp_path / "e1.keras"), weights_only=False)
+    assert all(np.all(w == 1.0) for w in weights)
+    assert checkpoint.verify(tmp_path / "e1.keras")
+
+
+def test_async_second_save_waits_for_the_first(tmp_path, monkeypatch):
+    release = threading.Event()
+    entered = threading.Event()
+    real = _ckptwriter.write_weights_h5
+
+    def slow(path, layout, arrays):
+        entered.set()
+        assert release.wait(20)
+        real(path, layout, arrays)
+
+    monkeypatch.setattr(_ckptwriter, "write_weights_h5", slow)
+    cb = fastcallbacks.ModelCheckpoint(
+        str(tmp_path / "e{epoch}.weights.h5"), save_weights_only=True, async_save=True)
+    cb.set_model(classifier(build=True))
+    cb.on_epoch_begin(0)
+    cb.on_epoch_end(0, {"val_loss": 1.0})
+    assert entered.wait(20)
+    second = threading.Thread(target=cb.on_epoch_end, args=(1, {"val_loss": 1.0}))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()  # blocked behind the first save
+    assert checkpoint_files(tmp_path)[0] == []
+    release.set()
+    second.join(20)
+    assert not second.is_alive()
+    cb.on_train_end()
+    assert checkpoint_files(tmp_path)[0] == ["e1.weights.h5", "e2.weights.h5"]
+
+
+@pytest.mark.parametrize("surface", ["next_hook", "train_end"])
+def test_async_error_is_raised_later_and_previous_file_survives(tmp_path, monkeypatch, surface):
+    path = tmp_path / "last.weights.h5"
+    cb = fastcallbacks.ModelCheckpoint(str(path), save_weights_only=True, async_save=True)
+    model = classifier(build=True)
+    _fill(model, 1.0)
+    cb.set_model(model)
+    cb.on_epoch_begin(0)
+    cb.on_epoch_end(0, {"val_loss": 1.0})
+    cb.flush()
+    good = path.read_bytes()
+
+    def full_disk(tmp, layout, arrays):
+        with open(tmp, "wb") as f:
+            f.write(b"\0" * 1000)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(_ckptwriter, "write_weights_h5", full_disk)
+    _fill(model, 2.0)
+    cb.on_epoch_begin(1)
+    cb.on_epoch_end(1, {"val_loss": 1.0})  # returns: the write is in flight
+    with pytest.raises(OSError) as info:
+        if surface == "next_hook":
+            concurrent.futures.wait([cb._future])  # done, not yet reported
+            cb.on_epoch_begin(2)
+        else:
+            cb.on_train_end()
+    assert info.value.errno == errno.ENOSPC
+    assert str(path) in str(info.value) and "unchanged" in str(info.value)
+    assert path.read_bytes() == good and checkpoint.verify(path)
+    assert checkpoint_files(tmp_path)[0] == ["last.weights.h5"]  # no temp file
+    cb.on_train_end()  # the error was raised once
+
+
+# -- non-finite weights --------------------------------------------------------
+
+
+@pytest.mark.parametrize("async_save", [False, True])
+def test_non_finite_weights_are_not_saved(tmp_path, async_save):
+    path = tmp_path / "last.weights.h5"
+    cb = fastcallbacks.ModelCheckpoint(str(path), save_weights_only=True,
+                                       async_save=async_save)
+    model = classifier(build=True)
+    _fill(model, 1.0)
+    cb.set_model(model)
+    cb.on_epoch_begin(0)
+    cb.on_epoch_end(0, {"val_loss": 1.0})
+    cb.flush()
+    w = model.get_weights()
+    w[2][0, 0] = np.inf
+    model.set_weights(w)
+    with pytest.warns(UserWarning, match="NaN or infinity"):
+        cb.on_epoch_begin(1)
+        cb.on_epoch_end(1, {"val_loss": 1.0})
+        cb.on_train_end()
+    assert _first_value(path) == 1.0 and checkpoint.verify(path)
+    off = fastcallbacks.ModelCheckpoint(str(path), save_weights_only=True,
+                                        skip_non_finite=False, async_save=async_save)
+    off.set_model(model)
+    off.on_epoch_begin(0)
+    off.on_epoch_end(0, {"val_loss": 1.0})
+    off.on_train_end()
+    with h5py.File(path, "r") as f:
+        assert np.isinf(f["layers/dense_1/vars/0"][0, 0])
+
+
+def test_all_finite_checks_floats_only():
+    assert _ckptwriter.all_finite([np.zeros(3), np.arange(3), np.zeros(0)])
+    assert not _ckptwriter.all_finite([np.array([1.0, np.nan])])
+    assert not _ckptwriter.all_finite([np.array([-np.inf], "float32")])
+
+
+# -- checksums -----------------------------------------------------------------
+
+
+def test_verify_detects_corruption_truncation_and_missing_sidecar(tmp_path):
+    cb = fastcallbacks.ModelCheckpoint(str(tmp_path / "e{epoch}.weights.h5"),
+                                       save_weights_only=True)
+    _epochs(cb, classifier(build=True), [0.5, 0.4, 0.3])
+    e1, e2, e3 = (tmp_path / f"e{i}.weights.h5" for i in (1, 2, 3))
+    assert all(checkpoint.verify(p) for p in (e1, e2, e3))
+    assert checkpoint.latest_good(tmp_path) == str(e3)
+    data = bytearray(e3.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    e3.write_bytes(bytes(data))  # same size, one bit pattern changed
+    assert not checkpoint.verify(e3)
+    assert checkpoint.latest_good(tmp_path) == str(e2)
+    e2.write_bytes(e2.read_bytes()[:-10])
+    assert not checkpoint.verify(e2)
+    assert checkpoint.latest_good(tmp_path) == str(e1)
+    os.remove(str(e1) + checkpoint.SIDECAR_SUFFIX)
+    assert not checkpoint.verify(e1)
+    assert checkpoint.latest_good(tmp_path) is None
+    assert checkpoint.latest_good(tmp_path / "missing") is None
+
+
+def test_checksum_false_writes_no_sidecar(tmp_path):
+    cb = fastcallbacks.ModelCheckpoint(str(tmp_path / "m.keras"), checksum=False)
+    _epochs(cb, classifier(), [0.5])
+    assert checkpoint_files(tmp_path) == (["m.keras"], [])
+    assert not checkpoint.verify(tmp_path / "m.keras")
+
+
+def test_sidecar_accepts_old_and_new_during_a_replacement(tmp_path):
+    """The state between steps 1 and 2 of a commit: both contents verify."""
+    path = tmp_path / "f.bin"
+    for content in (b"old", b"new"):
+        tmp = checkpoint.temp_path(path)
+        with open(tmp, "wb") as f:
+            f.write(content)
+        checkpoint.commit(tmp, path)
+    entry_new = checkpoint._read_sidecar(path)
+    path.write_bytes(b"old")
+    assert not checkpoint.verify(path)
+    tmp = checkpoint.temp_path(path)
+    with open(tmp, "wb") as f:
+        f.write(b"newer")
+    size, digest = checkpoint.file_digest(tmp)
+    checkpoint._write_atomic(checkpoint.sidecar_path(path), checkpoint._sidecar_bytes(
+        [{"size": size, "sha256": digest, "time_ns": 2}] + entry_new))
+    path.write_bytes(b"new")  # the old file, still in place
+    assert checkpoint.verify(path)
+    os.replace(tmp, path)
+    assert checkpoint.verify(path)
+
+
+# -- roles ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["d{epoch}.weights.h5", "legacy{epoch}.h5"])
+def test_non_writer_decides_but_writes_nothing(tmp_path, target):
+    kw = dict(save_weights_only=True) if target.endswith(".weights.h5") else {}
+    writer = fastcallbacks.ModelCheckpoint(str(tmp_path / "w" / target),
+                                           save_best_only=True, **kw)
+    other = fastcallbacks.ModelCheckpoint(str(tmp_path / "o" / target),
+                                          save_best_only=True, writer=False, **kw)
+    for cb in (writer, other):
+        _epochs(cb, classifier(build=True), [0.5, 0.7, 0.3])
+    assert other.best == writer.best == 0.3
+    assert len(checkpoint_files(tmp_path / "w")[0]) == 2
+    assert not (tmp_path / "o").exists()
+
+
+def test_single_process_is_the_writer():
+    from fastcallbacks import _roles
+
+    assert _roles.is_writer(classifier()) is True
