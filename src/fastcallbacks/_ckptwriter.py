@@ -19,6 +19,7 @@ values, legacy `.h5` models, models that are not built) return None and the
 callback falls back to Keras's saver.
 """
 
+import errno
 import os
 import sys
 import zipfile
@@ -271,11 +272,31 @@ def all_finite(arrays):
     return True
 
 
+def _reserve(path, nbytes):
+    """Creates `path` with `nbytes` allocated, so that a full disk or the
+    file-size limit fails here, as a plain OSError, and not inside HDF5
+    (whose failed writes at close can leave h5py's objects in a state that
+    crashes the interpreter). h5py's "w" mode truncates the file again."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fallocate = getattr(os, "posix_fallocate", None)
+        if fallocate is not None:
+            try:
+                fallocate(fd, 0, nbytes)
+            except OSError as e:
+                if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                    raise
+    finally:
+        os.close(fd)
+
+
 def write_weights_h5(path, layout, arrays):
     """Writes `arrays` (aligned with `layout.variables`) to `path` in the
     `.weights.h5` layout. The file is closed, not yet fsynced."""
     h5py = _h5py()
     raw = []
+    data = sum(np.asarray(arrays[vi]).nbytes for _, _, vi in layout.datasets)
+    _reserve(path, data + 8192 * (len(layout.groups) + len(layout.datasets)) + (1 << 20))
     with h5py.File(path, "w") as f:
         groups = []
         for gpath, attrs in layout.groups:

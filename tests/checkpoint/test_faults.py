@@ -1,0 +1,85 @@
+"""Crashes and full disks: SIGKILL at random moments during saves (many
+trials, in subprocesses), and a background save that hits the file-size
+limit. Each test runs its workers in fresh interpreters with the core
+implementation of the `impl` parameter."""
+
+import errno
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+from fastcallbacks import checkpoint
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TRIALS = 5
+
+
+def _env(impl):
+    env = dict(os.environ)
+    env["KERAS_BACKEND"] = "tensorflow"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    env.pop("FASTCALLBACKS_PURE_PYTHON", None)
+    if impl == "python":
+        env["FASTCALLBACKS_PURE_PYTHON"] = "1"
+    return env
+
+
+def _json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def _model():
+    return keras.Sequential(
+        [keras.Input((64,)), keras.layers.Dense(512), keras.layers.Dense(256)]
+    )
+
+
+def test_sigkill_during_saves_leaves_only_complete_checkpoints(tmp_path, impl):
+    procs = [
+        subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "kill_worker.py"), str(tmp_path),
+             mode, str(TRIALS), str(seed)],
+            env=_env(impl), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for seed, mode in enumerate(["sync", "async"])
+    ]
+    trials = []
+    for p in procs:
+        out, err = p.communicate(timeout=150)
+        assert p.returncode == 0, err[-2000:]
+        trials += _json_lines(out)
+    assert len(trials) == 2 * TRIALS
+    model = _model()
+    for t in trials:
+        assert t["killed"], t
+        assert t["problems"] == [], t
+        assert t["files"] >= 2 and t["newest"] is not None, t
+        # Keras loads the newest complete file and the fixed one.
+        directory = tmp_path / f"{t['mode']}-{t['trial']}"
+        newest = directory / "tpl" / f"s{t['newest'] + 1:06d}.weights.h5"
+        assert checkpoint.latest_good(directory / "tpl") == str(newest)
+        model.load_weights(str(newest))
+        assert all(np.all(w == t["newest"]) for w in model.get_weights())
+        fixed = directory / "fixed" / "last.weights.h5"
+        model.load_weights(str(fixed))
+        values = {float(np.unique(w)[0]) for w in model.get_weights()}
+        assert len(values) == 1 and all(np.unique(w).size == 1 for w in model.get_weights())
+
+
+def test_file_size_limit_during_async_save(tmp_path, impl):
+    p = subprocess.run(
+        [sys.executable, os.path.join(HERE, "fault_worker.py"), str(tmp_path)],
+        env=_env(impl), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    (report,) = _json_lines(p.stdout)
+    for where, target in (("next_hook", "last.weights.h5"), ("train_end", "other.weights.h5")):
+        kind, code, message = report[where]
+        assert kind == "OSError" and code == errno.EFBIG, report
+        assert str(tmp_path / target) in message and "File too large" in message
+    # The previous good checkpoint is intact; no partial or temporary file.
+    assert report["files"] == ["last.weights.h5", "last.weights.h5" + checkpoint.SIDECAR_SUFFIX]
+    assert report["verifies"] and report["value"] == 1.0
+    assert report["latest_good"] == str(tmp_path / "last.weights.h5")
