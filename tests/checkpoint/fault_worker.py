@@ -1,5 +1,5 @@
 """A background save that hits the file-size limit, run as a subprocess
-by test_faults.py (RLIMIT_FSIZE applies to the whole process).
+by test_checkpoint_faults.py (RLIMIT_FSIZE applies to the whole process).
 
     python fault_worker.py OUT_DIR
 

@@ -1,4 +1,4 @@
-"""Kill-during-save trials, run as a subprocess by test_kill.py.
+"""Kill-during-save trials, run as a subprocess by test_checkpoint_faults.py.
 
     python kill_worker.py OUT_DIR sync|async TRIALS SEED
 
