@@ -1,4 +1,13 @@
-"""Command line: `python -m fastcallbacks example` and `python -m fastcallbacks inspect FILE.npz`."""
+"""Command line of fastcallbacks.
+
+* `python -m fastcallbacks demo [--out DIR] [--epochs N] [--quick] [--seed S]`:
+  a short training run on real data with every callback, a summary and plots.
+* `python -m fastcallbacks plot RUN_DIR`: `training.png` and `activations.png`
+  of a demo run (or any directory with a CSVLogger `metrics.csv` and an
+  ActivationLogger `activations.npz`).
+* `python -m fastcallbacks example`: the book's EarlyStopping example.
+* `python -m fastcallbacks inspect FILE.npz`: the members of an `.npz`.
+"""
 
 import argparse
 import os
@@ -119,7 +128,36 @@ def main(argv=None):
     ex.add_argument("--seed", type=int, default=0)
     ins = sub.add_parser("inspect", help="list the members of an .npz (ActivationLogger output)")
     ins.add_argument("file", help="the .npz file")
+    from . import demo as _demo
+
+    dm = sub.add_parser("demo", help="train on real data (scikit-learn digits) with every "
+                                     "callback; print a summary and draw plots")
+    _demo.add_arguments(dm)
+    pl = sub.add_parser("plot", help="draw training.png and activations.png of a run directory")
+    pl.add_argument("run_dir", help="directory with metrics.csv (CSVLogger) and/or "
+                                    "activations.npz (ActivationLogger)")
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        _demo.validate(dm, args)
+        try:
+            _demo.run(out=args.out, epochs=args.epochs, quick=args.quick, seed=args.seed,
+                      plot=not args.no_plot)
+        except _demo.DemoError as e:
+            dm.error(str(e))
+        return 0
+    if args.command == "plot":
+        from . import plot as _plot
+
+        try:
+            written = _plot.plot_run(args.run_dir)
+        except _plot.MatplotlibMissing as e:
+            print(f"python -m fastcallbacks plot: error: {e}", file=sys.stderr)
+            return 1
+        except _plot.PlotError as e:
+            pl.error(str(e))
+        for path in written:
+            print(path)
+        return 0
     if args.command == "inspect":
         if not os.path.isfile(args.file):
             parser.error(f"no such file: {args.file}")
