@@ -1,0 +1,219 @@
+"""`python -m fastcallbacks demo --quick` end to end: every promised file exists and loads."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+FILES = ("best.keras", "best.keras.checksum.json", "activations.npz", "metrics.csv",
+         "summary.json", "training.png", "activations.png")
+LAYERS = {"hidden_1": 128, "hidden_2": 64, "probs": 10}
+
+BLOCK_MATPLOTLIB = """
+import importlib.abc, sys
+class _Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError(f"No module named {name!r} (blocked by the test)")
+        return None
+sys.meta_path.insert(0, _Block())
+"""
+
+
+@pytest.fixture(scope="module")
+def summary(quick_run):
+    out, _ = quick_run
+    with open(out / "summary.json") as f:
+        return json.load(f)
+
+
+def test_every_file_is_written(quick_run):
+    out, proc = quick_run
+    for name in FILES:
+        path = out / name
+        assert path.is_file() and path.stat().st_size > 0, name
+        assert str(path) in proc.stdout, f"{name} missing from the summary's file list"
+
+
+def test_summary_is_printed(quick_run, summary):
+    _, proc = quick_run
+    text = proc.stdout
+    assert "Epoch 1/" in text                     # Keras's per-epoch progress
+    for needle in ("summary", "epochs run:", "stopped because:", "best epoch:",
+                   "LR reductions:", "files written:", "time in callbacks:",
+                   "EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint",
+                   "ActivationLogger", "CSVLogger"):
+        assert needle in text, needle
+    assert f"epochs run:      {summary['epochs_run']} of at most 8" in text
+    assert summary["quick"] is True
+    assert summary["fit_seconds"] > 0
+    assert 0 < sum(summary["callback_seconds"].values()) < summary["fit_seconds"]
+    assert proc.stderr.strip() == "", proc.stderr
+
+
+def test_metrics_csv(quick_run, summary):
+    out, _ = quick_run
+    with open(out / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == summary["epochs_run"]
+    assert [int(r["epoch"]) for r in rows] == list(range(len(rows)))
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"):
+        assert key in rows[0], key
+    val_loss = [float(r["val_loss"]) for r in rows]
+    assert summary["best_epoch"] == int(np.argmin(val_loss)) + 1
+    assert summary["best_value"] == pytest.approx(min(val_loss), rel=1e-6)
+    lrs = [float(r["learning_rate"]) for r in rows]
+    seen = [i + 1 for i in range(len(lrs) - 1) if lrs[i + 1] < lrs[i]]
+    assert seen == [r["epoch"] for r in summary["lr_reductions"] if r["epoch"] < len(lrs)]
+
+
+def test_activations_load_with_np_load(quick_run, summary):
+    out, _ = quick_run
+    with np.load(out / "activations.npz") as z:
+        names = set(z.files)
+        expected = {f"{layer}/epoch_{e:04d}" for layer in LAYERS
+                    for e in range(summary["epochs_run"])}
+        assert names == expected
+        for layer, units in LAYERS.items():
+            a = z[f"{layer}/epoch_0000"]
+            assert a.shape == (64, units) and a.dtype == np.float32
+            assert np.isfinite(a).all()
+        probs = z[f"probs/epoch_{summary['epochs_run'] - 1:04d}"]
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-4)
+        assert (z["hidden_1/epoch_0000"] >= 0).all()   # ReLU
+
+
+def test_checkpoint_loads_with_keras(quick_run, summary):
+    import keras
+
+    from fastcallbacks import demo
+
+    out, _ = quick_run
+    model = keras.saving.load_model(out / "best.keras")
+    assert [layer.name for layer in model.layers] == list(LAYERS)
+    _, _, x_val, y_val = demo.load_data(summary["seed"])
+    result = model.evaluate(x_val, y_val, verbose=0, return_dict=True)
+    # The best epoch's weights: what the demo restored and evaluated.
+    assert result["loss"] == pytest.approx(summary["restored"]["loss"], rel=1e-4)
+    assert result["loss"] == pytest.approx(summary["best_value"], rel=1e-4)
+    # The same weights load into a freshly built model of the same architecture.
+    fresh = demo.build_model(keras, 1e-3)
+    fresh.set_weights(model.get_weights())
+    np.testing.assert_allclose(fresh.predict(x_val[:8], verbose=0),
+                               model.predict(x_val[:8], verbose=0), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["training.png", "activations.png"])
+def test_png_decodes(quick_run, name):
+    import matplotlib.image
+
+    out, _ = quick_run
+    img = matplotlib.image.imread(out / name)
+    h, w = img.shape[:2]
+    assert w >= 400 and h >= 300, (w, h)
+    rgb = img[..., :3]
+    assert float(rgb.std()) > 0.05                 # not one flat colour
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 50
+
+
+def test_plot_command_infers_markers_without_summary(quick_run, tmp_path, cli):
+    out, _ = quick_run
+    for name in ("metrics.csv", "activations.npz"):
+        (tmp_path / name).write_bytes((out / name).read_bytes())
+    proc = cli("plot", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [str(tmp_path / "training.png"),
+                                   str(tmp_path / "activations.png")]
+    import matplotlib.image
+
+    assert matplotlib.image.imread(tmp_path / "training.png").shape[1] >= 400
+
+
+def test_plot_without_matplotlib_says_what_to_install(quick_run, cli):
+    out, _ = quick_run
+    proc = cli("plot", out, pre=BLOCK_MATPLOTLIB)
+    assert proc.returncode == 1
+    assert 'pip install "fastcallbacks[plot]"' in proc.stderr
+    assert "matplotlib" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["demo", "--epochs", "0"], "--epochs must be >= 1"),
+    (["demo", "--epochs", "-3"], "--epochs must be >= 1"),
+    (["demo", "--epochs", "ten"], "invalid int value"),
+    (["demo", "--seed", "-1"], "--seed must be in"),
+    (["demo", "--bogus"], "unrecognized arguments: --bogus"),
+    (["demo", "--out"], "expected one argument"),
+    (["plot"], "the following arguments are required: run_dir"),
+])
+def test_bad_arguments_exit_nonzero(cli, args, message):
+    proc = cli(*args)
+    assert proc.returncode == 2
+    assert message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unwritable_output_dir(cli, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    proc = cli("demo", "--quick", "--out", blocker / "run")
+    assert proc.returncode == 2
+    assert "cannot write to output directory" in proc.stderr
+    assert str(blocker / "run") in proc.stderr
+    proc = cli("demo", "--quick", "--out", blocker)
+    assert proc.returncode == 2
+    assert "exists and is not a directory" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root can write into a read-only directory")
+def test_read_only_output_dir(cli, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        proc = cli("demo", "--quick", "--out", ro)
+    finally:
+        ro.chmod(0o700)
+    assert proc.returncode == 2
+    assert "cannot write to output directory" in proc.stderr
+
+
+def test_plot_bad_run_dir(cli, tmp_path):
+    proc = cli("plot", tmp_path / "missing")
+    assert proc.returncode == 2 and "no such directory" in proc.stderr
+    proc = cli("plot", tmp_path)
+    assert proc.returncode == 2 and "nothing to plot" in proc.stderr
+
+
+def test_hook_timer_keeps_batch_hook_structure():
+    """Wrapping hooks changes neither the default-hook marks nor async dispatch."""
+    import keras
+
+    import fastcallbacks
+    from fastcallbacks import demo
+
+    def make():
+        return [fastcallbacks.EarlyStopping(), fastcallbacks.ReduceLROnPlateau(),
+                fastcallbacks.ActivationLogger("unused.npz", np.zeros((2, 64), "float32")),
+                keras.callbacks.CSVLogger("unused.csv"), fastcallbacks.TerminateOnNaN()]
+
+    plain, timed = make(), make()
+    timer = demo.HookTimer()
+    for cb in timed:
+        timer.instrument(cb, type(cb).__name__)
+    for a, b in zip(plain, timed):
+        for hook in demo._HOOKS:
+            assert getattr(getattr(a, hook), "_is_default", False) == \
+                getattr(getattr(b, hook), "_is_default", False), (type(a).__name__, hook)
+    lists = [keras.callbacks.CallbackList(c) for c in (plain, timed)]
+    assert [(cl._async_train, cl._async_test, cl._async_predict) for cl in lists][0] == \
+        [(cl._async_train, cl._async_test, cl._async_predict) for cl in lists][1]
+    timed[0].on_epoch_begin(0)
+    timed[-1].on_train_batch_end(0, {"loss": 1.0})
+    assert timer.calls["EarlyStopping"] == 1 and timer.calls["TerminateOnNaN"] == 1
+    assert timer.calls["CSVLogger"] == 0
