@@ -6,6 +6,8 @@ member identically.
 """
 
 import io
+import os
+import tempfile
 
 import numpy as np
 from numpy.lib import format as npformat
@@ -139,3 +141,35 @@ def npy_header(a, fortran):
         _header_cache.clear()
     _header_cache[key] = header
     return header
+
+
+def create_empty(path, initial, durable):
+    """Creates `path` holding `initial` (an empty archive) atomically and
+    returns a read-write descriptor on it.
+
+    The bytes go to a temporary file in the same directory, which then
+    replaces `path`: a kill at any moment leaves either no file (or the old
+    one) or a complete empty archive, never an empty or torn file. The file
+    is reopened by name afterwards, which also works on Windows, where an
+    open file cannot be renamed.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                               dir=directory)
+    try:
+        try:
+            view = memoryview(initial)
+            while view:
+                view = view[os.write(fd, view):]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))

@@ -782,19 +782,21 @@ cdef class NpzWriter:
             free_writer(w)
             raise MemoryError()
         self._w = w
-        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-        w.fd = os.open(path, flags, 0o666)
         cdef int rc
+        # The empty zip (an end record and its slack), created atomically so
+        # that a kill never leaves an empty or torn file behind.
+        rc = reserve_buf(w, PAGE)
+        if rc:
+            raise OSError(rc, os.strerror(rc), path)
+        w.file_size = slack_end(22)
+        memset(w.buf, 0, <size_t>w.file_size)
+        end_records(w.buf, 0, 0, 0, NULL, 0, w.force)
+        try:
+            w.fd = fmt.create_empty(path, (<char*>w.buf)[:w.file_size], self._durable)
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, path) from None
         with nogil:
-            # The empty zip: an end record and its slack.
-            rc = reserve_buf(w, PAGE)
-            if rc == 0:
-                w.file_size = slack_end(22)
-                memset(w.buf, 0, <size_t>w.file_size)
-                end_records(w.buf, 0, 0, 0, NULL, 0, w.force)
-                rc = fc_pwrite_all(w.fd, w.buf, <size_t>w.file_size, 0)
-            if rc == 0:
-                rc = fc_thread_start(&w.thread, writer_main, w)
+            rc = fc_thread_start(&w.thread, writer_main, w)
         if rc:
             os.close(w.fd)
             w.fd = -1

@@ -183,13 +183,9 @@ class NpzWriter:
         self._fd = -1
         self._closed = False
         self._lock = threading.RLock()
-        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-        self._fd = os.open(path, flags, 0o666)
         try:
-            self._start()
+            self._fd = fmt.create_empty(path, self._start(), self._durable)
         except OSError as e:
-            os.close(self._fd)
-            self._fd = -1
             self._closed = True
             raise OSError(e.errno, e.strerror, path) from None
 
@@ -331,10 +327,11 @@ class NpzWriter:
         _pwrite(self._fd, data, offset)
 
     def _start(self):
+        """The bytes of the empty archive the file starts as."""
         lay = self._layout
         tail = lay.end_records(0, 0, 0)
         lay.file_size = _slack_end(len(tail))
-        self._pwrite(tail + bytes(lay.file_size - len(tail)), 0)
+        return tail + bytes(lay.file_size - len(tail))
 
     def _write_member(self, name, header, data):
         lay = self._layout
