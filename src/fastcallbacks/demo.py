@@ -35,7 +35,7 @@ DEFAULTS = {
     "learning_rate": 3e-3, "batch_size": 32, "log_samples": 256,
 }
 QUICK = {
-    "epochs": 8, "es_patience": 2, "lr_patience": 1, "lr_factor": 0.3,
+    "epochs": 5, "es_patience": 2, "lr_patience": 1, "lr_factor": 0.3,
     "learning_rate": 1e-2, "batch_size": 64, "log_samples": 64,
 }
 
@@ -127,19 +127,45 @@ def check_output_dir(out):
     return out
 
 
-def load_data(seed):
-    """scikit-learn's bundled digits, split 75/25 (stratified), scaled to [0, 1]."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise DemoError(
-            "the demo trains on scikit-learn's bundled digits data set, and "
-            "scikit-learn is not installed: pip install \"fastcallbacks[demo]\"") from None
+def _digits():
+    """(x, y) of scikit-learn's bundled digits: 1797 x 64 pixel values 0..16, labels."""
+    import importlib.util
+
     import numpy as np
 
+    try:
+        spec = importlib.util.find_spec("sklearn")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise DemoError(
+            "the demo trains on scikit-learn's bundled digits data set, and "
+            "scikit-learn is not installed: pip install \"fastcallbacks[demo]\"")
+    # The file load_digits() reads; reading it directly spares importing
+    # scikit-learn and SciPy (about a second). Any surprise: ask load_digits.
+    for root in spec.submodule_search_locations or ():
+        path = os.path.join(root, "datasets", "data", "digits.csv.gz")
+        try:
+            table = np.loadtxt(path, delimiter=",")
+        except (OSError, ValueError):
+            continue
+        if table.shape == (1797, 65):
+            return table[:, :-1], table[:, -1].astype("int64")
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as e:
+        raise DemoError(f"scikit-learn cannot be imported ({e}): "
+                        "pip install \"fastcallbacks[demo]\"") from None
     digits = load_digits()
-    x = (digits.data / 16.0).astype("float32")
-    y = digits.target.astype("int64")
+    return digits.data, digits.target.astype("int64")
+
+
+def load_data(seed):
+    """scikit-learn's bundled digits, split 75/25 (stratified), scaled to [0, 1]."""
+    import numpy as np
+
+    x, y = _digits()
+    x = (x / 16.0).astype("float32")
     rng = np.random.default_rng(seed)
     val = np.zeros(len(y), dtype=bool)
     for label in np.unique(y):

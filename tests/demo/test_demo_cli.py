@@ -46,7 +46,7 @@ def test_summary_is_printed(quick_run, summary):
                    "EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint",
                    "ActivationLogger", "CSVLogger"):
         assert needle in text, needle
-    assert f"epochs run:      {summary['epochs_run']} of at most 8" in text
+    assert f"epochs run:      {summary['epochs_run']} of at most {summary['epochs_max']}" in text
     assert summary["quick"] is True
     assert summary["fit_seconds"] > 0
     assert 0 < sum(summary["callback_seconds"].values()) < summary["fit_seconds"]
@@ -137,6 +137,26 @@ def test_plot_without_matplotlib_says_what_to_install(quick_run, cli):
     assert proc.returncode == 1
     assert 'pip install "fastcallbacks[plot]"' in proc.stderr
     assert "matplotlib" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_demo_without_matplotlib_trains_and_says_what_to_install(cli, tmp_path):
+    proc = cli("demo", "--quick", "--epochs", "2", "--out", tmp_path, pre=BLOCK_MATPLOTLIB)
+    assert proc.returncode == 0, proc.stderr
+    assert 'plots: skipped' in proc.stdout
+    assert 'pip install "fastcallbacks[plot]"' in proc.stdout
+    for name in ("best.keras", "activations.npz", "metrics.csv", "summary.json"):
+        assert (tmp_path / name).is_file(), name
+    assert not (tmp_path / "training.png").exists()
+
+
+def test_demo_without_scikit_learn_says_what_to_install(cli, tmp_path):
+    block = BLOCK_MATPLOTLIB.replace('"matplotlib"', '"sklearn"').replace(
+        '"matplotlib."', '"sklearn."')
+    proc = cli("demo", "--quick", "--out", tmp_path, pre=block)
+    assert proc.returncode == 2
+    assert "scikit-learn" in proc.stderr
+    assert 'pip install "fastcallbacks[demo]"' in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
