@@ -272,6 +272,16 @@ def all_finite(arrays):
     return True
 
 
+def _pwrite(fd, data, offset):
+    """os.pwrite where it exists (POSIX); seek + write elsewhere (Windows:
+    the descriptor is private to this writer)."""
+    pwrite = getattr(os, "pwrite", None)
+    if pwrite is not None:
+        return pwrite(fd, data, offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.write(fd, data)
+
+
 def _reserve(path, nbytes):
     """Creates `path` with `nbytes` allocated, so that a full disk or the
     file-size limit fails here, as a plain OSError, and not inside HDF5
@@ -323,15 +333,13 @@ def write_weights_h5(path, layout, arrays):
             else:
                 g[key] = a
     if raw:
-        fd = os.open(path, os.O_WRONLY)
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
         try:
             for offset, a in raw:
                 view = memoryview(a).cast("B")
                 done = 0
                 while done < len(view):
-                    done += os.pwrite(
-                        fd, view[done : done + _PWRITE_CHUNK], offset + done
-                    )
+                    done += _pwrite(fd, view[done : done + _PWRITE_CHUNK], offset + done)
         finally:
             os.close(fd)
 

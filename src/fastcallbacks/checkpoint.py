@@ -96,7 +96,9 @@ def is_temp_name(name):
 
 
 def fsync_path(path):
-    fd = os.open(path, os.O_RDONLY)
+    # Windows flushes only through a descriptor opened for writing.
+    flags = os.O_RDWR | getattr(os, "O_BINARY", 0) if os.name == "nt" else os.O_RDONLY
+    fd = os.open(path, flags)
     try:
         os.fsync(fd)
     finally:
@@ -104,6 +106,8 @@ def fsync_path(path):
 
 
 def fsync_dir(directory):
+    if os.name == "nt":  # directories cannot be opened or fsynced there
+        return
     try:
         fd = os.open(directory or ".", os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms without directory fds

@@ -2,7 +2,6 @@
 
 import csv
 import json
-import os
 
 import numpy as np
 import pytest
@@ -188,19 +187,6 @@ def test_unwritable_output_dir(cli, tmp_path):
     assert "exists and is not a directory" in proc.stderr
     assert "Traceback" not in proc.stderr
 
-
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root can write into a read-only directory")
-def test_read_only_output_dir(cli, tmp_path):
-    ro = tmp_path / "ro"
-    ro.mkdir()
-    ro.chmod(0o500)
-    try:
-        proc = cli("demo", "--quick", "--out", ro)
-    finally:
-        ro.chmod(0o700)
-    assert proc.returncode == 2
-    assert "cannot write to output directory" in proc.stderr
 
 
 def test_plot_bad_run_dir(cli, tmp_path):
