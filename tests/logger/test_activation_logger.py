@@ -214,3 +214,22 @@ def test_inspect_command_prints_a_table(impl, tmp_path, capsys):
     # The example subcommand still parses.
     with pytest.raises(SystemExit):
         cli_main(["example", "--epochs", "0"])
+
+
+def test_more_samples_than_one_forward_chunk(impl, tmp_path):
+    """x larger than the logger's forward chunk: the chunks are concatenated
+    in order and equal a plain predict of all samples."""
+    from fastcallbacks import activation_logger
+
+    n = activation_logger._CHUNK * 2 + 37
+    x, y = _data(n=n)
+    model = _sequential()
+    path = tmp_path / "big.npz"
+    logger = fastcallbacks.ActivationLogger(path, x)
+    ref = _Reference(x, ["hidden", "out"])
+    model.fit(x[:64], y[:64], epochs=1, batch_size=32, verbose=0, callbacks=[logger, ref])
+    with np.load(path) as z:
+        for name in ("hidden", "out"):
+            got = z[f"{name}/epoch_0000"]
+            assert got.shape[0] == n
+            np.testing.assert_allclose(got, ref.per_epoch[0][name], rtol=1e-6, atol=1e-7)
