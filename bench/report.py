@@ -55,9 +55,30 @@ def machine_line(data):
     )
 
 
+def _is_summary(bench):
+    # A benchmark that only carries ratios computed from interleaved runs
+    # (its own timing is meaningless): listed below the table.
+    return bench["name"].endswith("_ratios")
+
+
+def _summary_lines(bench):
+    info = {k: v for k, v in bench.get("extra_info", {}).items() if k != "anchor"}
+    lines = []
+    for key, value in info.items():
+        if isinstance(value, list):
+            lines.extend(f"- {item}" for item in value)
+        else:
+            lines.append(f"- {key}: {value}")
+    return lines
+
+
 def table(data):
     groups = {}
+    summaries = []
     for b in data["benchmarks"]:
+        if _is_summary(b):
+            summaries.append(b)
+            continue
         groups.setdefault(b.get("group") or b["name"], []).append(b)
     lines = [
         f"Machine: {machine_line(data)}. Medians; ratio = median / anchor median "
@@ -82,6 +103,10 @@ def table(data):
                 f"| {group} | `{_param(b)}`{mark} | {_fmt_time(b['stats']['median'])}{note} "
                 f"| {ratio:.3g}× |"
             )
+    for b in summaries:
+        lines += ["", f"{b.get('group') or b['name']} (ratios from interleaved runs, "
+                      "throughput or stall relative to the anchor named in each line):", ""]
+        lines += _summary_lines(b)
     return "\n".join(lines) + "\n"
 
 
