@@ -110,6 +110,70 @@ def test_compressed_members_load_identically(tmp_path):
         assert os.path.getsize(path) < relu.nbytes + arrays["dense"].nbytes
 
 
+def _mixed_compressible(n, seed=3):
+    # Mixed sizes and kinds: deflated (ReLU, zeros), stored (noise), tiny/empty.
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for i in range(n):
+        size = [0, 3, 5_000, 70_000, 300_000, 1_100_000][i % 6] + (i % 7)
+        kind = i % 3
+        if kind == 0:
+            a = np.maximum(rng.standard_normal(size), 0).astype("f4")
+        elif kind == 1:
+            a = rng.standard_normal(size).astype("f4")
+        else:
+            a = np.zeros(size, "i2")
+        arrays[f"layer_{i % 5}/m{i:03d}"] = a
+    return arrays
+
+
+@pytest.mark.parametrize("queue_bytes", [1, 1 << 20, 64 << 20])
+def test_many_compressed_members_keep_order_and_content(impl, tmp_path, queue_bytes):
+    # The compiled writer deflates up to two members at once (writer thread
+    # plus a helper thread) and must still write them in order.
+    arrays = _mixed_compressible(60)
+    path = tmp_path / "m.npz"
+    with impl.NpzWriter(path, compress=True, queue_bytes=queue_bytes) as w:
+        for i, (name, a) in enumerate(arrays.items()):
+            w.add(name, a)
+            if i % 17 == 16:
+                w.commit()
+    assert_same(path, arrays)
+    with zipfile.ZipFile(path) as z:
+        infos = {i.filename[:-4]: i for i in z.infolist()}
+    for name, a in arrays.items():
+        if a.size >= 70_000:
+            expected = zipfile.ZIP_STORED if name[-3:] and int(name[-3:]) % 3 == 1 \
+                else zipfile.ZIP_DEFLATED
+            assert infos[name].compress_type == expected, name
+
+
+def test_compressed_output_loads_like_the_reference(tmp_path):
+    arrays = _mixed_compressible(36, seed=4)
+    c = write(load_impl("cython"), tmp_path / "c.npz", arrays, compress=True)
+    r = write(load_impl("python"), tmp_path / "r.npz", arrays, compress=True)
+    with np.load(c) as zc, np.load(r) as zr:
+        assert zc.files == zr.files == list(arrays)
+        for name in arrays:
+            np.testing.assert_array_equal(zc[name], zr[name])
+    with zipfile.ZipFile(c) as a, zipfile.ZipFile(r) as b:
+        assert [(i.filename, i.compress_type, i.CRC) for i in a.infolist()] == \
+            [(i.filename, i.compress_type, i.CRC) for i in b.infolist()]
+
+
+def test_dropped_compressing_writer_finishes_its_queue(impl, tmp_path):
+    arrays = _mixed_compressible(12, seed=5)
+    path = tmp_path / "d.npz"
+    w = impl.NpzWriter(path, compress=True)
+    for name, a in arrays.items():
+        w.add(name, a)
+    del w
+    import gc
+
+    gc.collect()
+    assert_same(path, arrays)
+
+
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
@@ -465,6 +529,44 @@ def test_file_size_limit_reaches_the_caller_and_keeps_committed_members(impl, tm
         for i, name in enumerate(z.files):
             assert name == f"m{i:03d}"
             np.testing.assert_array_equal(z[name], np.full(10_000, i, "f4"))
+
+
+def _relu_member(i):
+    return np.maximum(np.random.default_rng(i).standard_normal(50_000), 0).astype("f4")
+
+
+def _child_disk_full_compressed(impl_name, path, fd):
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+    impl = load_impl(impl_name)
+    w = impl.NpzWriter(path, compress=True)
+    try:
+        for i in range(100):     # no commit: members queue up and deflate ahead
+            w.add(f"m{i:03d}", _relu_member(i))
+        w.close()
+        os.write(fd, struct.pack("<ii", 0, 0))
+    except OSError as e:
+        os.write(fd, struct.pack("<ii", e.errno or 0, int(e.filename == path)))
+        try:
+            w.close()
+        except OSError:
+            os.write(fd, struct.pack("<ii", -1, -1))
+
+
+def test_file_size_limit_while_deflating_ahead(impl, tmp_path):
+    assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
+    path = str(tmp_path / "fullz.npz")
+    pid, r = _fork(lambda fd: _child_disk_full_compressed(impl.name, path, fd))
+    os.waitpid(pid, 0)
+    values = _read_ints(r)
+    assert values == [errno.EFBIG, 1], values
+    with np.load(path) as z:
+        assert 3 <= len(z.files) < 100
+        for i, name in enumerate(z.files):
+            assert name == f"m{i:03d}"
+            np.testing.assert_array_equal(z[name], _relu_member(i))
 
 
 # ---------------------------------------------------------------------------

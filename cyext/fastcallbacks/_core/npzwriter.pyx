@@ -74,6 +74,15 @@ cdef enum:
     JOB_SYNC = 1
     JOB_CLOSE = 2
 
+# Compression state of a member job (compress=True): two native threads (the
+# writer and a helper) deflate queued members, claiming them in queue order;
+# the writer writes them in queue order.
+cdef enum:
+    Z_PENDING = 0
+    Z_BUSY = 1
+    Z_DONE = 2
+    MAX_AHEAD = 4            # members claimed but not yet written
+
 
 cdef struct job_t:
     job_t* next
@@ -86,6 +95,10 @@ cdef struct job_t:
     size_t data_len
     int64_t cost             # bytes counted against the queue limit
     size_t cap               # bytes of the block after this struct
+    int zstate               # Z_PENDING / Z_BUSY / Z_DONE (compress=True)
+    uint8_t* zbuf            # deflated header + data (NULL: store it)
+    size_t zsize
+    uint32_t zcrc            # CRC-32 of header + data when deflated
 
 
 cdef struct writer_t:
@@ -99,15 +112,20 @@ cdef struct writer_t:
     size_t buf_cap
     uint8_t* hbuf            # local header + .npy header of the member in flight
     size_t hbuf_cap
-    uint8_t* zbuf            # deflate output
-    size_t zcap
-    libdeflate_compressor* comp
+    libdeflate_compressor* comp      # the writer thread's
+    libdeflate_compressor* comp2     # the helper thread's
     const uint8_t* comment
     size_t comment_len
     # Queue (guarded by mu).
     fc_mutex_t mu
     fc_cond_t work           # signalled when a job is queued
     fc_cond_t progress       # signalled when a job is done
+    fc_cond_t zdone          # signalled when a member is deflated
+    job_t* next_pending      # no member before it is still Z_PENDING
+    int64_t ahead, ahead_bytes   # claimed members not yet written
+    bint closing
+    bint helper_running
+    fc_thread_t helper
     job_t* head
     job_t* last
     int64_t queued, limit
@@ -386,28 +404,32 @@ cdef void preallocate(writer_t* w, int64_t end) noexcept nogil:
         w.prealloc_end += n
 
 
-cdef int deflate_member(writer_t* w, const job_t* job, size_t* csize) noexcept nogil:
-    # Deflates header + data (contiguous when compressing) into w.zbuf.
-    # Sets csize to 0 when deflating does not save at least 1/8.
+cdef void compress_job(libdeflate_compressor* comp, job_t* job) noexcept nogil:
+    # Deflates header + data (contiguous when compressing) into job.zbuf, with
+    # the CRC. Leaves zbuf NULL (store the member) when deflating does not
+    # save at least 1/8, or when the buffer cannot be allocated.
     cdef size_t usize = job.header_len + job.data_len, n, avail
     cdef uint8_t* p
-    csize[0] = 0
-    if w.comp == NULL:
-        return 0
+    job.zbuf = NULL
+    job.zsize = 0
     avail = usize * 7 // 8
-    if avail > w.zcap:
-        p = <uint8_t*>realloc(w.zbuf, avail)
-        if p == NULL:
-            return 0     # cannot afford the buffer: store the member
-        w.zbuf = p
-        w.zcap = avail
+    if comp == NULL or avail == 0:
+        return
+    p = <uint8_t*>malloc(avail)
+    if p == NULL:
+        return
     if usize > PROBE:
-        if libdeflate_deflate_compress(w.comp, job.header, PROBE, w.zbuf,
+        if libdeflate_deflate_compress(comp, job.header, PROBE, p,
                                        PROBE * 7 // 8) == 0:
-            return 0
-    n = libdeflate_deflate_compress(w.comp, job.header, usize, w.zbuf, avail)
-    csize[0] = n
-    return 0
+            free(p)
+            return
+    n = libdeflate_deflate_compress(comp, job.header, usize, p, avail)
+    if n == 0:
+        free(p)
+        return
+    job.zcrc = libdeflate_crc32(0, job.header, usize)
+    job.zbuf = p
+    job.zsize = n
 
 
 cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
@@ -418,11 +440,10 @@ cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
     cdef uint32_t crc
     cdef const char* p
     cdef uint8_t* entry
-    if w.compress:
-        deflate_member(w, job, &zsize)
-        if zsize:
-            method = 8
-            csize = zsize
+    if job.zbuf != NULL:
+        zsize = job.zsize
+        method = 8
+        csize = zsize
     # Sizes are known up front, so are both headers (CRC patched in later).
     rc = grow(&w.hbuf, &w.hbuf_cap, job.name_len + 200 + job.header_len)
     if rc:
@@ -440,8 +461,8 @@ cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
             free(entry)
             return rc
     if method == 8:
-        crc = libdeflate_crc32(0, job.header, <size_t>usize)
-        rc = fc_pwrite_all(w.fd, w.zbuf, zsize, start + local_len)
+        crc = job.zcrc
+        rc = fc_pwrite_all(w.fd, job.zbuf, zsize, start + local_len)
     else:
         # Data first, CRC of each chunk just before it is written (still in
         # cache); then the local header with the final CRC, plus the .npy
@@ -510,23 +531,92 @@ cdef int run_job(writer_t* w, job_t* job) noexcept nogil:
     return finish(w)
 
 
+cdef job_t* claim_next(writer_t* w, bint ahead) noexcept nogil:
+    # With mu held: the first member still Z_PENDING, now Z_BUSY (members are
+    # claimed in queue order). `ahead`: only within the look-ahead limits.
+    cdef job_t* job = w.next_pending
+    cdef int64_t usize
+    while job != NULL and job.kind != JOB_MEMBER:
+        job = job.next
+    w.next_pending = job
+    if job == NULL:
+        return NULL
+    usize = job.header_len + job.data_len
+    if ahead and w.ahead > 0 and (w.ahead >= MAX_AHEAD
+                                   or w.ahead_bytes + usize > w.limit // 2):
+        return NULL
+    w.next_pending = job.next
+    job.zstate = Z_BUSY
+    w.ahead += 1
+    w.ahead_bytes += usize
+    return job
+
+
+cdef void deflate_claimed(writer_t* w, libdeflate_compressor* comp,
+                          job_t* job) noexcept nogil:
+    # Called with mu held; releases it while deflating.
+    fc_mutex_unlock(&w.mu)
+    compress_job(comp, job)
+    fc_mutex_lock(&w.mu)
+    job.zstate = Z_DONE
+    fc_cond_broadcast(&w.zdone)
+
+
+cdef void helper_main(void* arg) noexcept nogil:
+    # Deflates queued members ahead of the writer thread.
+    cdef writer_t* w = <writer_t*>arg
+    cdef job_t* job
+    fc_mutex_lock(&w.mu)
+    while True:
+        job = claim_next(w, True) if w.err == 0 else NULL
+        if job != NULL:
+            deflate_claimed(w, w.comp2, job)
+        elif w.closing:
+            break
+        else:
+            fc_cond_wait(&w.work, &w.mu)
+    fc_mutex_unlock(&w.mu)
+
+
 cdef void writer_main(void* arg) noexcept nogil:
     cdef writer_t* w = <writer_t*>arg
     cdef job_t* job
+    cdef job_t* other
     cdef int rc, err
     fc_mutex_lock(&w.mu)
     while True:
         while w.head == NULL:
             fc_cond_wait(&w.work, &w.mu)
         job = w.head
+        if w.compress and job.kind == JOB_MEMBER:
+            if job.zstate == Z_BUSY:
+                # The helper deflates it: deflate a later member meanwhile.
+                other = claim_next(w, True) if w.err == 0 else NULL
+                if other != NULL:
+                    deflate_claimed(w, w.comp, other)
+                else:
+                    fc_cond_wait(&w.zdone, &w.mu)
+                continue
+            if job.zstate == Z_PENDING and w.err == 0:
+                other = claim_next(w, False)     # the head itself
+                deflate_claimed(w, w.comp, other)
+                continue
         w.head = job.next
         if w.head == NULL:
             w.last = NULL
+        if w.next_pending == job:
+            w.next_pending = job.next
+        if job.zstate != Z_PENDING:
+            w.ahead -= 1
+            w.ahead_bytes -= job.header_len + job.data_len
+            fc_cond_broadcast(&w.work)       # the helper may look ahead again
         err = w.err
         fc_mutex_unlock(&w.mu)
         # After an error, later jobs are dropped: the file keeps every member
         # committed before it.
         rc = run_job(w, job) if err == 0 else 0
+        free(job.zbuf)
+        job.zbuf = NULL
         fc_mutex_lock(&w.mu)
         if rc and w.err == 0:
             w.err = rc
@@ -534,6 +624,8 @@ cdef void writer_main(void* arg) noexcept nogil:
         w.completed += 1
         if job.kind == JOB_CLOSE:
             free(job)
+            w.closing = True
+            fc_cond_broadcast(&w.work)
             fc_cond_broadcast(&w.progress)
             break
         if job.cost > 0 and w.pool_bytes + <int64_t>job.cap <= w.limit // 2:
@@ -569,6 +661,8 @@ cdef uint64_t submit(writer_t* w, job_t* job) noexcept nogil:
     else:
         w.last.next = job
     w.last = job
+    if w.next_pending == NULL:
+        w.next_pending = job
     w.submitted += 1
     seq = w.submitted
     fc_cond_broadcast(&w.work)
@@ -666,6 +760,9 @@ cdef int stop_writer(writer_t* w) noexcept nogil:
     submit(w, w.close_job)
     w.close_job = NULL       # freed by the writer thread
     fc_thread_join(w.thread)
+    if w.helper_running:
+        fc_thread_join(w.helper)     # exits once the writer set `closing`
+        w.helper_running = False
     w.running = False
     return w.err
 
@@ -675,10 +772,11 @@ cdef void free_writer(writer_t* w) noexcept nogil:
         return
     if w.comp != NULL:
         libdeflate_free_compressor(w.comp)
+    if w.comp2 != NULL:
+        libdeflate_free_compressor(w.comp2)
     free(w.cd)
     free(w.buf)
     free(w.hbuf)
-    free(w.zbuf)
     free(w.close_job)
     cdef job_t* job
     while w.pool != NULL:
@@ -687,6 +785,7 @@ cdef void free_writer(writer_t* w) noexcept nogil:
         free(job)
     fc_cond_destroy(&w.work)
     fc_cond_destroy(&w.progress)
+    fc_cond_destroy(&w.zdone)
     fc_mutex_destroy(&w.mu)
     free(w)
 
@@ -765,6 +864,7 @@ cdef class NpzWriter:
         fc_mutex_init(&w.mu)
         fc_cond_init(&w.work)
         fc_cond_init(&w.progress)
+        fc_cond_init(&w.zdone)
         w.fd = -1
         w.compress = self._compress
         w.durable = self._durable
@@ -774,7 +874,8 @@ cdef class NpzWriter:
         w.comment_len = len(self._comment)
         if w.compress:
             w.comp = libdeflate_alloc_compressor(DEFLATE_LEVEL)
-            if w.comp == NULL:
+            w.comp2 = libdeflate_alloc_compressor(DEFLATE_LEVEL)
+            if w.comp == NULL or w.comp2 == NULL:
                 free_writer(w)
                 raise MemoryError()
         w.close_job = new_job(JOB_CLOSE, 0)
@@ -802,6 +903,11 @@ cdef class NpzWriter:
             w.fd = -1
             raise OSError(rc, os.strerror(rc), path)
         w.running = True
+        if w.compress:
+            # A second deflating thread; without it the writer deflates alone.
+            with nogil:
+                rc = fc_thread_start(&w.helper, helper_main, w)
+            w.helper_running = rc == 0
         self._closed = False
 
     def __dealloc__(self):
