@@ -62,7 +62,7 @@ cdef enum:
     END_MAX = 98             # zip64 end record + locator + end record
     CHUNK = 1 << 20          # CRC each chunk just before writing it (L2-hot)
     GIL_COPY = 16 << 20      # copies up to this size keep the GIL (see _add)
-    PROBE = 256 << 10        # deflate this much first to see if it pays
+    PROBE = 64 << 10         # deflate this much first to see if it pays
 
 cdef int64_t ZIP64_LIMIT = 0x7FFFFFFF
 cdef int64_t COUNT_LIMIT = 0xFFFF
@@ -82,6 +82,7 @@ cdef enum:
     Z_BUSY = 1
     Z_DONE = 2
     MAX_AHEAD = 4            # members claimed but not yet written
+    ZCACHE = 6               # deflate output buffers kept for reuse
 
 
 cdef struct job_t:
@@ -96,8 +97,9 @@ cdef struct job_t:
     int64_t cost             # bytes counted against the queue limit
     size_t cap               # bytes of the block after this struct
     int zstate               # Z_PENDING / Z_BUSY / Z_DONE (compress=True)
-    uint8_t* zbuf            # deflated header + data (NULL: store it)
-    size_t zsize
+    uint8_t* zbuf            # deflate output buffer (from the writer's cache)
+    size_t zcap
+    size_t zsize             # deflated size (0: store the member)
     uint32_t zcrc            # CRC-32 of header + data when deflated
 
 
@@ -125,6 +127,8 @@ cdef struct writer_t:
     int64_t ahead, ahead_bytes   # claimed members not yet written
     bint closing
     bint helper_running
+    uint8_t* zcache[ZCACHE]  # spare output buffers (their pages are mapped)
+    size_t zcache_cap[ZCACHE]
     fc_thread_t helper
     job_t* head
     job_t* last
@@ -406,30 +410,63 @@ cdef void preallocate(writer_t* w, int64_t end) noexcept nogil:
 
 cdef void compress_job(libdeflate_compressor* comp, job_t* job) noexcept nogil:
     # Deflates header + data (contiguous when compressing) into job.zbuf, with
-    # the CRC. Leaves zbuf NULL (store the member) when deflating does not
-    # save at least 1/8, or when the buffer cannot be allocated.
+    # the CRC. Leaves zsize 0 (store the member) when deflating does not save
+    # at least 1/8, or when there is no buffer.
     cdef size_t usize = job.header_len + job.data_len, n, avail
-    cdef uint8_t* p
-    job.zbuf = NULL
     job.zsize = 0
     avail = usize * 7 // 8
-    if comp == NULL or avail == 0:
+    if comp == NULL or avail == 0 or job.zcap < avail:
         return
-    p = <uint8_t*>malloc(avail)
-    if p == NULL:
-        return
-    if usize > PROBE:
-        if libdeflate_deflate_compress(comp, job.header, PROBE, p,
+    if usize > 4 * PROBE:
+        # Only members much larger than the probe: it is deflated twice.
+        if libdeflate_deflate_compress(comp, job.header, PROBE, job.zbuf,
                                        PROBE * 7 // 8) == 0:
-            free(p)
             return
-    n = libdeflate_deflate_compress(comp, job.header, usize, p, avail)
+    n = libdeflate_deflate_compress(comp, job.header, usize, job.zbuf, avail)
     if n == 0:
-        free(p)
         return
     job.zcrc = libdeflate_crc32(0, job.header, usize)
-    job.zbuf = p
     job.zsize = n
+
+
+cdef void take_zbuf(writer_t* w, job_t* job) noexcept nogil:
+    # With mu held: an output buffer for the job, reused when one fits.
+    cdef size_t avail = (job.header_len + job.data_len) * 7 // 8
+    cdef int i
+    job.zbuf = NULL
+    job.zcap = 0
+    if avail == 0:
+        return
+    for i in range(ZCACHE):
+        if w.zcache[i] != NULL and w.zcache_cap[i] >= avail \
+                and w.zcache_cap[i] <= 2 * avail + 65536:
+            job.zbuf = w.zcache[i]
+            job.zcap = w.zcache_cap[i]
+            w.zcache[i] = NULL
+            return
+    job.zbuf = <uint8_t*>malloc(avail)
+    if job.zbuf != NULL:
+        job.zcap = avail
+
+
+cdef void give_zbuf(writer_t* w, job_t* job) noexcept nogil:
+    # With mu held: keeps the job's buffer for reuse (or frees it).
+    cdef int i, slot = -1
+    cdef size_t total = 0
+    if job.zbuf == NULL:
+        return
+    for i in range(ZCACHE):
+        if w.zcache[i] == NULL:
+            slot = i
+        else:
+            total += w.zcache_cap[i]
+    if slot >= 0 and <int64_t>(total + job.zcap) <= w.limit:
+        w.zcache[slot] = job.zbuf
+        w.zcache_cap[slot] = job.zcap
+    else:
+        free(job.zbuf)
+    job.zbuf = NULL
+    job.zcap = 0
 
 
 cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
@@ -440,7 +477,7 @@ cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
     cdef uint32_t crc
     cdef const char* p
     cdef uint8_t* entry
-    if job.zbuf != NULL:
+    if job.zsize:
         zsize = job.zsize
         method = 8
         csize = zsize
@@ -555,6 +592,7 @@ cdef job_t* claim_next(writer_t* w, bint ahead) noexcept nogil:
 cdef void deflate_claimed(writer_t* w, libdeflate_compressor* comp,
                           job_t* job) noexcept nogil:
     # Called with mu held; releases it while deflating.
+    take_zbuf(w, job)
     fc_mutex_unlock(&w.mu)
     compress_job(comp, job)
     fc_mutex_lock(&w.mu)
@@ -615,9 +653,8 @@ cdef void writer_main(void* arg) noexcept nogil:
         # After an error, later jobs are dropped: the file keeps every member
         # committed before it.
         rc = run_job(w, job) if err == 0 else 0
-        free(job.zbuf)
-        job.zbuf = NULL
         fc_mutex_lock(&w.mu)
+        give_zbuf(w, job)
         if rc and w.err == 0:
             w.err = rc
         w.queued -= job.cost
@@ -777,6 +814,9 @@ cdef void free_writer(writer_t* w) noexcept nogil:
     free(w.cd)
     free(w.buf)
     free(w.hbuf)
+    cdef int i
+    for i in range(ZCACHE):
+        free(w.zcache[i])
     free(w.close_job)
     cdef job_t* job
     while w.pool != NULL:

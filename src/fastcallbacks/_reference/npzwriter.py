@@ -49,7 +49,7 @@ _DOS_DATE = (0 << 9) | (1 << 5) | 1   # 1980-01-01
 _DOS_TIME = 0
 _EXTERNAL_ATTR = 0o100600 << 16       # regular file, rw-------
 _MAX_RESERVE = 64 << 20
-_PROBE = 256 << 10
+_PROBE = 64 << 10
 DEFLATE_LEVEL = 1
 
 
@@ -410,8 +410,9 @@ class NpzWriter:
 def _deflate(header, data):
     """Raw deflate of header + data, or None when it does not pay."""
     usize = len(header) + len(data)
-    probe = bytes(header) + bytes(data[:max(0, _PROBE - len(header))])
-    if len(probe) < usize:
+    if usize > 4 * _PROBE:
+        # Only members much larger than the probe (it is deflated twice).
+        probe = bytes(header) + bytes(data[:max(0, _PROBE - len(header))])
         c = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
         if not _pays(len(c.compress(probe) + c.flush()), len(probe)):
             return None
