@@ -18,7 +18,10 @@ EXTRA_SOURCES = {
                      "x86/cpu_features.c", "arm/cpu_features.c")
     ],
 }
-EXTRA_INCLUDES = {"npzwriter": [LIBDEFLATE, "cyext/fastcallbacks/_core"]}
+EXTRA_INCLUDES = {
+    "npzwriter": [LIBDEFLATE, "cyext/fastcallbacks/_core"],
+    "snapshot": ["cyext/fastcallbacks/_core"],  # npz_platform.h: portable threads
+}
 
 if os.environ.get("FASTCALLBACKS_PURE_PYTHON") == "1":
     ext_modules = []

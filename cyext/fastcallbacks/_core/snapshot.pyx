@@ -16,11 +16,78 @@ cdef struct copy_t:
     size_t nbytes
 
 
+cdef extern from "npz_platform.h" nogil:
+    ctypedef struct fc_thread_t:
+        pass
+    ctypedef void (*fc_thread_fn)(void*) noexcept nogil
+    int fc_thread_start(fc_thread_t*, fc_thread_fn, void*)
+    void fc_thread_join(fc_thread_t)
+
+
+# Copies at least this large are split between the calling thread and one
+# helper thread: two cores copy ~1.5-1.8x faster than one here, and starting
+# a thread (~50 us) is small next to a multi-megabyte copy.
+cdef size_t PARALLEL_MIN_BYTES = 8 << 20
+
+
+cdef struct half_t:
+    const copy_t* jobs
+    Py_ssize_t n
+
+
 cdef void copy_all(const copy_t* jobs, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(n):
         if jobs[i].nbytes:
             memcpy(jobs[i].dst, jobs[i].src, jobs[i].nbytes)
+
+
+cdef void _copy_half(void* arg) noexcept nogil:
+    cdef half_t* h = <half_t*>arg
+    copy_all(h.jobs, h.n)
+
+
+cdef Py_ssize_t split_jobs(copy_t* jobs, Py_ssize_t n, copy_t* second) noexcept nogil:
+    """Moves the second half of the bytes of `jobs` into `second` (which has
+    room for n + 1 jobs), splitting one job in two if needed; returns the
+    number of jobs in `second`. `jobs` keeps the first half (jobs after the
+    split point get nbytes 0)."""
+    cdef size_t total = 0, half, seen = 0, keep
+    cdef Py_ssize_t i, m = 0
+    for i in range(n):
+        total += jobs[i].nbytes
+    half = total // 2
+    for i in range(n):
+        if seen >= half:
+            second[m] = jobs[i]
+            jobs[i].nbytes = 0
+            m += 1
+        elif seen + jobs[i].nbytes > half:
+            keep = half - seen
+            second[m].dst = jobs[i].dst + keep
+            second[m].src = jobs[i].src + keep
+            second[m].nbytes = jobs[i].nbytes - keep
+            jobs[i].nbytes = keep
+            m += 1
+            seen = half
+        else:
+            seen += jobs[i].nbytes
+    return m
+
+
+cdef void copy_parallel(copy_t* jobs, Py_ssize_t n, copy_t* second) noexcept nogil:
+    # Never fails: if the helper thread cannot start, this thread copies
+    # both halves.
+    cdef half_t h
+    cdef fc_thread_t th
+    h.jobs = second
+    h.n = split_jobs(jobs, n, second)
+    if fc_thread_start(&th, _copy_half, &h) != 0:
+        copy_all(jobs, n)
+        copy_all(second, h.n)
+        return
+    copy_all(jobs, n)
+    fc_thread_join(th)
 
 
 cdef bint _unshared(tuple buffers):
@@ -88,10 +155,12 @@ cdef class WeightSnapshot:
         self._pool.insert(0, chosen)
         del self._pool[self._max_sets:]
 
-        cdef copy_t* jobs = <copy_t*>malloc(max(n, 1) * sizeof(copy_t))
+        # Room for the jobs and for the second half of a parallel copy.
+        cdef copy_t* jobs = <copy_t*>malloc((2 * n + 1) * sizeof(copy_t))
         if jobs == NULL:
             raise MemoryError()
         cdef cnp.ndarray b, s
+        cdef size_t total = 0
         try:
             for i in range(n):
                 b = chosen[i]
@@ -99,9 +168,13 @@ cdef class WeightSnapshot:
                 jobs[i].dst = <char*>cnp.PyArray_DATA(b)
                 jobs[i].src = <const char*>cnp.PyArray_DATA(s)
                 jobs[i].nbytes = cnp.PyArray_NBYTES(b)
+                total += jobs[i].nbytes
             # srcs keeps every source alive while the copy runs.
             with nogil, self._lock:
-                copy_all(jobs, n)
+                if total >= PARALLEL_MIN_BYTES:
+                    copy_parallel(jobs, n, jobs + n)
+                else:
+                    copy_all(jobs, n)
         finally:
             free(jobs)
         return list(chosen)
