@@ -47,8 +47,12 @@ def test_summary_is_printed(quick_run, summary):
         assert needle in text, needle
     assert f"epochs run:      {summary['epochs_run']} of at most {summary['epochs_max']}" in text
     assert summary["quick"] is True
-    assert summary["fit_seconds"] > 0
-    assert 0 < sum(summary["callback_seconds"].values()) < summary["fit_seconds"]
+    # The hook timer saw every callback (what it measured is reported, not
+    # tested: speed belongs in bench/).
+    names = {"EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint", "ActivationLogger",
+             "CSVLogger"}
+    assert set(summary["callback_seconds"]) == names
+    assert all(summary["callback_calls"][n] > 0 for n in names)
     assert proc.stderr.strip() == "", proc.stderr
 
 
