@@ -1,8 +1,23 @@
-"""Repository-level pytest switches: `pytest` runs tests/, `pytest --benchmark` runs bench/."""
+"""Repository-level pytest set-up.
 
-from pathlib import Path
+* `pytest` runs tests/, `pytest --benchmark` runs bench/.
+* The Keras suites (tests/keras, tests/checkpoint, tests/logger, tests/demo)
+  get the `keras` marker, the TensorFlow backend unless `KERAS_BACKEND` says
+  otherwise (set here, before any test module imports Keras), and the
+  `core_impl` fixture that switches the core implementation.
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).parent
+KERAS_SUITES = ("keras", "checkpoint", "logger", "demo")
 
 
 def pytest_addoption(parser):
@@ -22,3 +37,32 @@ def pytest_ignore_collect(collection_path, config):
     if path.is_relative_to(ROOT / "tests"):
         return True if bench else None
     return None
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = Path(item.path).resolve().relative_to(ROOT.resolve()).parts
+        if len(parts) > 2 and parts[0] == "tests" and parts[1] in KERAS_SUITES:
+            item.add_marker(pytest.mark.keras)
+
+
+@pytest.fixture(params=("cython", "python"))
+def core_impl(request):
+    """Switches the core implementation for one test and restores it after.
+
+    Callbacks bind their core at construction, so tests build them inside
+    the test body.
+    """
+    import fastcallbacks
+    from fastcallbacks import _impl
+
+    previous = _impl.use(request.param)
+    try:
+        if request.param == "cython":
+            # A compiled core, not a stray pure-Python module of that name.
+            for module in (_impl.ring, _impl.tracker, _impl.snapshot, _impl.npzwriter):
+                assert not module.__file__.endswith(".py"), module.__file__
+        assert fastcallbacks.implementation() == request.param
+        yield request.param
+    finally:
+        _impl.use(previous)

@@ -16,7 +16,6 @@ every round (setup, not timed):
 `bench_zz_checkpoint_ratios` prints the ratios of the same run.
 """
 
-import os
 
 import keras
 import numpy as np
@@ -55,12 +54,11 @@ def bench_checkpoint_copy_floor(benchmark, sized_model, how):
     src = [np.asarray(a) for a in host_arrays(layout.variables)]
     dst = [np.empty_like(a) for a in src]
 
-    def fn():
+    def memcpy():
         for d, s in zip(dst, src):
             np.copyto(d, s)
 
-    if how == "get_weights":
-        fn = model.get_weights
+    fn = model.get_weights if how == "get_weights" else memcpy
     benchmark.extra_info["bytes"] = sum(a.nbytes for a in src)
     benchmark.pedantic(fn, rounds=15, iterations=1, warmup_rounds=2)
     _MEDIANS[(size, ".weights.h5", how)] = benchmark.stats.stats.median

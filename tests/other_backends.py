@@ -5,7 +5,6 @@ Run in an environment with keras + jax or torch and fastcallbacks installed:
     KERAS_BACKEND=torch python tests/other_backends.py
 CI has TensorFlow only; this is how JAX and torch were checked.
 """
-import os, sys, warnings
 import numpy as np, keras, fastcallbacks as fc
 print("backend", keras.backend.backend(), "impl", fc.implementation())
 rng = np.random.default_rng(0)

@@ -19,7 +19,6 @@ from .monitor_callback import (
 
 _LAYER_GET_WEIGHTS = keras.layers.Layer.get_weights
 
-STOP_REASONS = (None, "patience", "stopping_threshold", "divergence", "non_finite")
 
 
 class EarlyStopping(PatienceAttributes, MonitorCallback):
@@ -142,14 +141,6 @@ class EarlyStopping(PatienceAttributes, MonitorCallback):
         self._baseline = value
         self._tracker.baseline = None if value is None else float(value)
 
-    @property
-    def best_weights(self):
-        return self._best_weights
-
-    @best_weights.setter
-    def best_weights(self, value):
-        self._best_weights = value
-
     # -- hooks -------------------------------------------------------------------
 
     def on_train_begin(self, logs=None):
@@ -249,14 +240,14 @@ class EarlyStopping(PatienceAttributes, MonitorCallback):
             if not isinstance(arrays, (list, tuple)) or not all(
                 isinstance(a, np.ndarray) for a in arrays
             ):
-                self._best_weights = arrays
+                self.best_weights = arrays
                 return
         if self._snapshots is None:
             self._snapshots = _impl.snapshot.WeightSnapshot()
         # Drop our own reference first so the buffers can be reused when
         # nobody else holds them.
-        self._best_weights = None
-        self._best_weights = self._snapshots.capture(arrays)
+        self.best_weights = None
+        self.best_weights = self._snapshots.capture(arrays)
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:

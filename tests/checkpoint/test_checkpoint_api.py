@@ -9,7 +9,6 @@ import pickle
 import warnings
 
 import keras
-import numpy as np
 import pytest
 from keras.src.utils.python_utils import is_default
 

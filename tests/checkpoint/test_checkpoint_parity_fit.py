@@ -15,7 +15,6 @@ import os
 import warnings
 
 import keras
-import numpy as np
 import pytest
 
 import fastcallbacks

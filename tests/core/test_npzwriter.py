@@ -7,7 +7,6 @@ import pathlib
 import random
 import signal
 import struct
-import sys
 import threading
 import time
 import zipfile

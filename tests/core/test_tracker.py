@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from .floats import same
 
 NAN = math.nan
 INF = math.inf

@@ -1,27 +1,14 @@
 """Fixtures of the demo suite: `python -m fastcallbacks demo` / `plot` end to end.
 
-Every test here is marked `keras` (the demo trains a Keras model on
-TensorFlow). Both variables must be set before Keras is imported.
+Every test here is marked `keras` by the root conftest (the demo trains a
+Keras model on TensorFlow).
 """
 
 import os
+import subprocess
+import sys
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import pathlib  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-import pytest  # noqa: E402
-
-_HERE = pathlib.Path(__file__).resolve().parent
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if _HERE in pathlib.Path(item.path).resolve().parents:
-            item.add_marker(pytest.mark.keras)
+import pytest
 
 
 def run_cli(*args, timeout=180, pre=None):

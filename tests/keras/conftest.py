@@ -1,52 +1,19 @@
 """Fixtures of the Keras parity suite.
 
 Every test in this directory runs twice, once per core implementation
-(`cython`, `python`), and is marked `keras`. The backend is TensorFlow unless
-`KERAS_BACKEND` says otherwise; both must be set before Keras is imported.
+(`cython`, `python`); the `keras` marker and the backend come from the
+root conftest.
 """
 
-import os
+import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import pathlib  # noqa: E402
-
-import pytest  # noqa: E402
-
-import fastcallbacks  # noqa: E402
-from fastcallbacks import _impl  # noqa: E402
-from parity_utils import ModelPair  # noqa: E402
-
-_HERE = pathlib.Path(__file__).resolve().parent
-
-IMPLS = ("cython", "python")
+from parity_utils import ModelPair
 
 
-def pytest_collection_modifyitems(config, items):
-    # This hook sees the whole session: mark only the tests of this folder.
-    for item in items:
-        if _HERE in pathlib.Path(item.path).resolve().parents:
-            item.add_marker(pytest.mark.keras)
-
-
-@pytest.fixture(autouse=True, params=IMPLS)
-def impl(request):
-    """Selects the core implementation the callbacks of a test are built on.
-
-    Callbacks bind their core at construction, so tests construct them
-    inside the test body.
-    """
-    previous = _impl.use(request.param)
-    try:
-        if request.param == "cython":
-            # A compiled core, not a stray pure-Python module of that name.
-            for module in (_impl.ring, _impl.tracker, _impl.snapshot):
-                assert not module.__file__.endswith(".py"), module.__file__
-        assert fastcallbacks.implementation() == request.param
-        yield request.param
-    finally:
-        _impl.use(previous)
+@pytest.fixture(autouse=True)
+def impl(core_impl):
+    """Every test runs once per core implementation (see the root conftest)."""
+    return core_impl
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """ActivationLogger through real `model.fit`, compared with plain `predict`."""
 
-import io
 import os
 import re
 
