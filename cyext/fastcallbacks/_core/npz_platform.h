@@ -153,4 +153,49 @@ static void fc_preallocate(int fd, int64_t off, int64_t len) { (void)fd; (void)o
 #endif
 
 #endif /* _WIN32 */
+
+/* Large blocks (queued copies of members). On Linux: an anonymous map whose
+ * start is 2 MiB aligned, with transparent huge pages requested for its
+ * whole 2 MiB units, so a fresh block faults in 2 MiB at a time: copying
+ * 40 MB into fresh 4 KiB pages ran at a third of the speed of copying into
+ * reused memory, into fresh huge pages at 0.7 of it. `*mapped` is the map's
+ * length for fc_big_free (0: the block came from malloc). */
+#define FC_BIG_MIN ((size_t)2 << 20)
+#if defined(__linux__)
+#include <sys/mman.h>
+static void *fc_big_alloc(size_t n, size_t *mapped) {
+    size_t unit = FC_BIG_MIN, len, span, head, tail;
+    uintptr_t start;
+    char *p;
+    *mapped = 0;
+    if (n < unit)
+        return malloc(n);
+    len = (n + 4095) & ~(size_t)4095;
+    span = len + unit;
+    p = (char *)mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == (char *)MAP_FAILED)
+        return malloc(n);
+    start = ((uintptr_t)p + unit - 1) & ~(uintptr_t)(unit - 1);
+    head = (size_t)(start - (uintptr_t)p);
+    tail = span - head - len;
+    if (head)
+        munmap(p, head);
+    if (tail)
+        munmap((char *)start + len, tail);
+#ifdef MADV_HUGEPAGE
+    (void)madvise((void *)start, len & ~(unit - 1), MADV_HUGEPAGE);
+#endif
+    *mapped = len;
+    return (void *)start;
+}
+static void fc_big_free(void *p, size_t mapped) {
+    if (mapped)
+        munmap(p, mapped);
+    else
+        free(p);
+}
+#else
+static void *fc_big_alloc(size_t n, size_t *mapped) { *mapped = 0; return malloc(n); }
+static void fc_big_free(void *p, size_t mapped) { (void)mapped; free(p); }
+#endif
 #endif /* FASTCALLBACKS_NPZ_PLATFORM_H */

@@ -43,6 +43,8 @@ cdef extern from "npz_platform.h" nogil:
     int fc_truncate(int fd, int64_t size)
     int fc_datasync(int fd)
     void fc_preallocate(int fd, int64_t off, int64_t length)
+    void* fc_big_alloc(size_t n, size_t* mapped)
+    void fc_big_free(void* p, size_t mapped)
 
 cdef extern from "libdeflate.h" nogil:
     struct libdeflate_compressor:
@@ -61,6 +63,7 @@ cdef enum:
     PAGE = 4096
     END_MAX = 98             # zip64 end record + locator + end record
     CHUNK = 1 << 20          # CRC each chunk just before writing it (L2-hot)
+    COPY_CHUNK = 64 << 10    # copy, then CRC, this much at a time (L1/L2-hot)
     GIL_COPY = 16 << 20      # copies up to this size keep the GIL (see _add)
     PROBE = 64 << 10         # deflate this much first to see if it pays
 
@@ -96,9 +99,13 @@ cdef struct job_t:
     size_t data_len
     int64_t cost             # bytes counted against the queue limit
     size_t cap               # bytes of the block after this struct
+    size_t mapped            # the block's map length (0: from malloc)
+    bint crc_ready           # crc holds the CRC-32 of header + data
+    uint32_t crc
     int zstate               # Z_PENDING / Z_BUSY / Z_DONE (compress=True)
     uint8_t* zbuf            # deflate output buffer (from the writer's cache)
     size_t zcap
+    size_t zmapped           # zbuf's map length (0: from malloc)
     size_t zsize             # deflated size (0: store the member)
     uint32_t zcrc            # CRC-32 of header + data when deflated
 
@@ -129,11 +136,13 @@ cdef struct writer_t:
     bint helper_running
     uint8_t* zcache[ZCACHE]  # spare output buffers (their pages are mapped)
     size_t zcache_cap[ZCACHE]
+    size_t zcache_mapped[ZCACHE]
     fc_thread_t helper
     job_t* head
     job_t* last
     int64_t queued, limit
     uint64_t submitted, completed
+    int64_t members_done     # member jobs finished (written, or dropped after an error)
     int err
     bint running
     fc_thread_t thread
@@ -425,7 +434,7 @@ cdef void compress_job(libdeflate_compressor* comp, job_t* job) noexcept nogil:
     n = libdeflate_deflate_compress(comp, job.header, usize, job.zbuf, avail)
     if n == 0:
         return
-    job.zcrc = libdeflate_crc32(0, job.header, usize)
+    job.zcrc = job.crc if job.crc_ready else libdeflate_crc32(0, job.header, usize)
     job.zsize = n
 
 
@@ -442,9 +451,10 @@ cdef void take_zbuf(writer_t* w, job_t* job) noexcept nogil:
                 and w.zcache_cap[i] <= 2 * avail + 65536:
             job.zbuf = w.zcache[i]
             job.zcap = w.zcache_cap[i]
+            job.zmapped = w.zcache_mapped[i]
             w.zcache[i] = NULL
             return
-    job.zbuf = <uint8_t*>malloc(avail)
+    job.zbuf = <uint8_t*>fc_big_alloc(avail, &job.zmapped)
     if job.zbuf != NULL:
         job.zcap = avail
 
@@ -463,10 +473,12 @@ cdef void give_zbuf(writer_t* w, job_t* job) noexcept nogil:
     if slot >= 0 and <int64_t>(total + job.zcap) <= w.limit:
         w.zcache[slot] = job.zbuf
         w.zcache_cap[slot] = job.zcap
+        w.zcache_mapped[slot] = job.zmapped
     else:
-        free(job.zbuf)
+        fc_big_free(job.zbuf, job.zmapped)
     job.zbuf = NULL
     job.zcap = 0
+    job.zmapped = 0
 
 
 cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
@@ -500,6 +512,10 @@ cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
     if method == 8:
         crc = job.zcrc
         rc = fc_pwrite_all(w.fd, job.zbuf, zsize, start + local_len)
+    elif job.crc_ready:
+        crc = job.crc
+        rc = fc_pwrite_all(w.fd, job.data, job.data_len,
+                           start + local_len + job.header_len)
     else:
         # Data first, CRC of each chunk just before it is written (still in
         # cache); then the local header with the final CRC, plus the .npy
@@ -659,8 +675,10 @@ cdef void writer_main(void* arg) noexcept nogil:
             w.err = rc
         w.queued -= job.cost
         w.completed += 1
+        if job.kind == JOB_MEMBER:
+            w.members_done += 1
         if job.kind == JOB_CLOSE:
-            free(job)
+            free_job(job)
             w.closing = True
             fc_cond_broadcast(&w.work)
             fc_cond_broadcast(&w.progress)
@@ -671,7 +689,7 @@ cdef void writer_main(void* arg) noexcept nogil:
             w.pool = job
             w.pool_bytes += job.cap
         else:
-            free(job)
+            free_job(job)
         fc_cond_broadcast(&w.progress)
     fc_mutex_unlock(&w.mu)
 
@@ -726,12 +744,19 @@ cdef int current_error(writer_t* w) noexcept nogil:
 
 
 cdef job_t* new_job(int kind, size_t extra) noexcept nogil:
-    cdef job_t* job = <job_t*>malloc(sizeof(job_t) + extra)
+    cdef size_t mapped
+    cdef job_t* job = <job_t*>fc_big_alloc(sizeof(job_t) + extra, &mapped)
     if job != NULL:
         memset(job, 0, sizeof(job_t))
         job.kind = kind
         job.cap = extra
+        job.mapped = mapped
     return job
+
+
+cdef inline void free_job(job_t* job) noexcept nogil:
+    if job != NULL:
+        fc_big_free(job, job.mapped)
 
 
 cdef job_t* pooled_job(writer_t* w, size_t extra) noexcept nogil:
@@ -739,6 +764,7 @@ cdef job_t* pooled_job(writer_t* w, size_t extra) noexcept nogil:
     # a new one.
     cdef job_t* job
     cdef job_t** link
+    cdef size_t mapped
     fc_mutex_lock(&w.mu)
     link = &w.pool
     while link[0] != NULL:
@@ -748,9 +774,11 @@ cdef job_t* pooled_job(writer_t* w, size_t extra) noexcept nogil:
             w.pool_bytes -= job.cap
             fc_mutex_unlock(&w.mu)
             extra = job.cap
+            mapped = job.mapped
             memset(job, 0, sizeof(job_t))
             job.kind = JOB_MEMBER
             job.cap = extra
+            job.mapped = mapped
             return job
         link = &job.next
     fc_mutex_unlock(&w.mu)
@@ -772,6 +800,8 @@ cdef job_t* fill_job(writer_t* w, size_t extra, int64_t cost, const char* name,
                      size_t name_len, const char* header, size_t header_len,
                      const char* src, size_t data_len, bint copy) noexcept nogil:
     cdef job_t* job = pooled_job(w, extra) if copy else new_job(JOB_MEMBER, extra)
+    cdef size_t done = 0, k
+    cdef char* dst
     if job == NULL:
         return NULL
     job.cost = cost
@@ -782,8 +812,19 @@ cdef job_t* fill_job(writer_t* w, size_t extra, int64_t cost, const char* name,
     job.header_len = header_len
     memcpy(job.header, header, header_len)
     if copy:
-        memcpy(job.header + header_len, src, data_len)
+        # Copy and CRC in small pieces: the CRC reads what was just copied
+        # from cache, so the writer thread only writes.
         job.data = job.header + header_len
+        job.crc = libdeflate_crc32(0, job.header, header_len)
+        dst = <char*>job.data
+        while data_len > done:
+            k = data_len - done
+            if k > COPY_CHUNK:
+                k = COPY_CHUNK
+            memcpy(dst + done, src + done, k)
+            job.crc = libdeflate_crc32(job.crc, dst + done, k)
+            done += k
+        job.crc_ready = True
     else:
         job.data = src
     job.data_len = data_len
@@ -816,13 +857,14 @@ cdef void free_writer(writer_t* w) noexcept nogil:
     free(w.hbuf)
     cdef int i
     for i in range(ZCACHE):
-        free(w.zcache[i])
-    free(w.close_job)
+        if w.zcache[i] != NULL:
+            fc_big_free(w.zcache[i], w.zcache_mapped[i])
+    free_job(w.close_job)
     cdef job_t* job
     while w.pool != NULL:
         job = w.pool
         w.pool = job.next
-        free(job)
+        free_job(job)
     fc_cond_destroy(&w.work)
     fc_cond_destroy(&w.progress)
     fc_cond_destroy(&w.zdone)
@@ -992,6 +1034,17 @@ cdef class NpzWriter:
     def members(self):
         """Names passed to `add()` so far, in order."""
         return tuple(self._members)
+
+    @property
+    def pending(self):
+        """Members added but not yet written (never blocks; 0 once closed)."""
+        cdef int64_t done
+        if self._closed:
+            return 0
+        fc_mutex_lock(&self._w.mu)
+        done = self._w.members_done
+        fc_mutex_unlock(&self._w.mu)
+        return max(len(self._members) - done, 0)
 
     # -- public API ----------------------------------------------------------
     def add(self, name, array, *, copy=True):

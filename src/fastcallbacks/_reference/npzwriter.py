@@ -217,6 +217,11 @@ class NpzWriter:
         """Names passed to `add()` so far, in order."""
         return tuple(self._members)
 
+    @property
+    def pending(self):
+        """Members added but not yet written (always 0: `add()` writes)."""
+        return 0
+
     # -- public API ----------------------------------------------------------
     def add(self, name, array, *, copy=True):
         """Queues `array` as member `name + ".npy"` (read back as `name`).
