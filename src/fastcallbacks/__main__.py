@@ -104,8 +104,7 @@ def inspect(path, out=None):
         print(f"{path}: damaged (not loadable): the writer was killed while writing its "
               f"directory, or the file was cut. {len(members)} complete member(s) can be "
               "salvaged with fastcallbacks.npz.recover(path).", file=out)
-        rows = [[m.key, "", "", "", str(m.usize), "", "", ""] for m in members]
-        header = ["member", "", "", "", "bytes", "", "", ""]
+        rows = [_member_row(m.key, npz.read_member(path, m)) for m in members]
     else:
         with npz.load(path, mmap=True) as z:
             rows = [_member_row(key, z[key]) for key in z.files]

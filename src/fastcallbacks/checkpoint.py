@@ -19,10 +19,11 @@ partial one. This module needs neither Keras nor a backend.
 import hashlib
 import json
 import os
+import socket
 import time
 import uuid
 
-__all__ = ["verify", "latest_good", "SIDECAR_SUFFIX"]
+__all__ = ["verify", "latest_good", "remove_stale_temps", "SIDECAR_SUFFIX"]
 
 SIDECAR_SUFFIX = ".checksum.json"
 _FORMAT = "fastcallbacks-checksum-1"
@@ -81,13 +82,69 @@ def _read_sidecar(path):
 # -- atomic writes -------------------------------------------------------------
 
 
+def _host_tag():
+    # Names the host in temporary file names (8 hex digits of a hash of its
+    # name), so that a shared directory tells whose process made a file.
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
 def temp_path(path, suffix=""):
     """A unique temporary name next to `path` (same directory, so that
-    `os.replace` is atomic), hidden, ending with `suffix`."""
+    `os.replace` is atomic), hidden, ending with `suffix`:
+    `.<name>.fctmp-<host>-<pid>-<random><suffix>`."""
     path = os.fspath(path)
     directory, base = os.path.split(path)
-    name = f".{base}{_TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}"
+    name = f".{base}{_TMP_MARK}{_host_tag()}-{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}"
     return os.path.join(directory, name)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists
+        return True
+    return True
+
+
+def remove_stale_temps(directory):
+    """Deletes temporary files that killed saves left in `directory`.
+
+    A save that is killed leaves its hidden temporary file
+    (`.<name>.fctmp-…`; the checkpoint itself is never partial). Only files
+    made on this host by a process that no longer runs are removed: files
+    of other hosts (a shared file system) and of live processes are never
+    touched. On Windows nothing is removed (a process id cannot be probed
+    there without side effects). `ModelCheckpoint` calls this on the
+    directory it saves into at the start of `fit()`.
+
+    Returns:
+        The list of removed paths.
+    """
+    if os.name == "nt":
+        return []
+    tag = f"{_TMP_MARK}{_host_tag()}-"
+    removed = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not is_temp_name(name) or tag not in name:
+            continue
+        pid = name.rsplit(tag, 1)[1].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+            continue
+        try:
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue
+        removed.append(entry.path)
+    return removed
 
 
 def is_temp_name(name):

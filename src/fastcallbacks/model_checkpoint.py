@@ -200,6 +200,19 @@ class ModelCheckpoint(MonitorCallback):
         # on_train_begin: `best` and the batch counters carry over).
         self._poll()
         self._layout = None
+        self._remove_stale_temps()
+
+    def _remove_stale_temps(self):
+        # Temporary files of saves killed earlier on this host (never
+        # another host's, never a live process's): see
+        # `fastcallbacks.checkpoint.remove_stale_temps`.
+        directory = os.path.dirname(os.fspath(self.filepath)) or "."
+        if "{" in directory or file_utils.is_remote_path(directory):
+            return
+        if self.writer is False or (self.writer is None and self.model is not None
+                                    and not _roles.is_writer(self.model)):
+            return
+        _ck.remove_stale_temps(directory)
 
     def _on_train_batch_end_save(self, batch, logs=None):
         self._poll()

@@ -12,6 +12,7 @@
   so that it lists every complete member (checked by CRC-32).
 """
 
+import io
 import mmap as _mmap
 import os
 import struct
@@ -25,7 +26,7 @@ from numpy.lib import format as npformat
 from . import _impl
 from . import _npzformat as fmt
 
-__all__ = ["NpzWriter", "NpzMap", "load", "status", "recover", "scan", "Member"]
+__all__ = ["NpzWriter", "NpzMap", "load", "status", "recover", "scan", "read_member", "Member"]
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
 
@@ -238,6 +239,17 @@ def scan(path):
                 members.append(Member(name, raw_name, pos, method, crc, csize, usize, end))
                 pos = end
             return members, pos
+
+
+def read_member(path, member):
+    """The array of a member found by `scan()`, read without changing the
+    file (a copy: works on damaged files that `load` cannot open)."""
+    with open(os.fspath(path), "rb") as f:
+        f.seek(member.end - member.csize)
+        raw = f.read(member.csize)
+    if member.method == 8:
+        raw = zlib.decompress(raw, -15)
+    return npformat.read_array(io.BytesIO(raw), allow_pickle=False)
 
 
 def recover(path):

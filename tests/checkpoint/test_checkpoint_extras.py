@@ -282,3 +282,49 @@ def test_single_process_is_the_writer():
     from fastcallbacks import _roles
 
     assert _roles.is_writer(classifier()) is True
+
+
+# -- leftovers of killed saves -------------------------------------------------
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.parametrize("writer", [None, False])
+def test_train_begin_removes_only_this_hosts_temps_of_dead_processes(tmp_path, writer):
+    dead = _dead_pid()
+    tag = checkpoint._host_tag()
+    mark = checkpoint._TMP_MARK
+    names = {
+        "dead": f".m.keras{mark}{tag}-{dead}-0123456789ab.keras",
+        "dead_sidecar": f".m.keras.checksum.json{mark}{tag}-{dead}-0123456789ab",
+        "live": os.path.basename(checkpoint.temp_path(tmp_path / "m.keras", ".keras")),
+        "other_host": f".m.keras{mark}{'0' * 8 if tag != '0' * 8 else '1' * 8}-{dead}-0123456789ab",
+        "not_ours": ".m.keras.tmp",
+        "checkpoint": "m.keras",
+    }
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"x")
+    cb = fastcallbacks.ModelCheckpoint(str(tmp_path / "m.keras"), writer=writer)
+    cb.set_model(classifier())
+    cb.on_train_begin()
+    left = set(os.listdir(tmp_path))
+    if writer is False:
+        assert left == set(names.values())  # a non-writer never deletes
+    else:
+        assert left == set(names.values()) - {names["dead"], names["dead_sidecar"]}
+
+
+def test_remove_stale_temps_returns_what_it_removed(tmp_path):
+    dead = _dead_pid()
+    name = f".x.h5{checkpoint._TMP_MARK}{checkpoint._host_tag()}-{dead}-0123456789ab.h5"
+    (tmp_path / name).write_bytes(b"x")
+    assert checkpoint.remove_stale_temps(tmp_path) == [str(tmp_path / name)]
+    assert checkpoint.remove_stale_temps(tmp_path) == []
+    assert checkpoint.remove_stale_temps(tmp_path / "missing") == []

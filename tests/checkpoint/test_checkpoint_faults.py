@@ -67,6 +67,14 @@ def test_sigkill_during_saves_leaves_only_complete_checkpoints(tmp_path, impl):
         model.load_weights(str(fixed))
         values = {float(np.unique(w)[0]) for w in model.get_weights()}
         assert len(values) == 1 and all(np.unique(w).size == 1 for w in model.get_weights())
+        # Whatever temporary files the kill left, the next fit's clean-up
+        # (the killed process is gone) removes all of them, and only them.
+        for sub in ("tpl", "fixed"):
+            before = set(os.listdir(directory / sub))
+            removed = checkpoint.remove_stale_temps(directory / sub)
+            after = set(os.listdir(directory / sub))
+            assert not [n for n in after if checkpoint.is_temp_name(n)], after
+            assert before - after == {os.path.basename(r) for r in removed}
 
 
 def test_file_size_limit_during_async_save(tmp_path, impl):

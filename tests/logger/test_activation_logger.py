@@ -209,7 +209,14 @@ def test_inspect_command_prints_a_table(impl, tmp_path, capsys):
     data = path.read_bytes()
     (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
     assert cli_main(["inspect", str(tmp_path / "cut.npz")]) == 1
-    assert "damaged" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "damaged" in out
+    # The members that recover() would keep, with their statistics.
+    with np.load(path) as z:
+        a = z["hidden/epoch_0000"]
+    kept = re.search(r"(\d+) complete member", out)
+    assert kept and 1 <= int(kept.group(1)) < 6, out
+    assert re.search(rf"^hidden\s+0\s+8x16\s+float32\s+512\s+{float(a.mean()):.4g}\s", out, re.M), out
     # The example subcommand still parses.
     with pytest.raises(SystemExit):
         cli_main(["example", "--epochs", "0"])
