@@ -352,10 +352,11 @@ class ModelCheckpoint(MonitorCallback):
             layout = self._current_layout(model, with_assets=zipped)
         if layout is None:
             return self._keras_save(model, filepath, is_writer, value, mode)
-        config = _ckptwriter.config_json(model) if zipped else None
         if not is_writer:
             # Same decisions and the same Keras traversal as the writer; our
             # writer runs no collective, so nothing more to do here.
+            if zipped:
+                _ckptwriter.config_json(model)
             return True
         dirname = os.path.dirname(filepath)
         if dirname and not file_utils.exists(dirname):
@@ -364,7 +365,15 @@ class ModelCheckpoint(MonitorCallback):
             self.flush()  # one save in flight at most
             if self._snapshots is None:
                 self._snapshots = _impl.snapshot.WeightSnapshot(max_sets=1)
-            arrays = self._snapshots.capture(host_arrays(layout.variables))
+            variables = host_arrays(layout.variables)
+            if zipped:
+                # Keras's configuration JSON (Python, training thread) is
+                # made while a native thread copies the variables.
+                arrays, config = self._snapshots.capture_while(
+                    variables, lambda: _ckptwriter.config_json(model))
+            else:
+                arrays, config = self._snapshots.capture(variables), None
+            del variables
             if self._executor is None:
                 self._executor = concurrent.futures.ThreadPoolExecutor(
                     max_workers=1, thread_name_prefix="fastcallbacks-checkpoint"
@@ -374,6 +383,7 @@ class ModelCheckpoint(MonitorCallback):
                 self._write_file, filepath, layout, arrays, config, value, mode, True
             )
             return False
+        config = _ckptwriter.config_json(model) if zipped else None
         arrays = host_arrays(layout.variables)
         return self._write_file(filepath, layout, arrays, config, value, mode, False)
 

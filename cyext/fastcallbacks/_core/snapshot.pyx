@@ -19,9 +19,15 @@ cdef struct copy_t:
 cdef extern from "npz_platform.h" nogil:
     ctypedef struct fc_thread_t:
         pass
+    ctypedef struct fc_mutex_t:
+        pass
     ctypedef void (*fc_thread_fn)(void*) noexcept nogil
     int fc_thread_start(fc_thread_t*, fc_thread_fn, void*)
     void fc_thread_join(fc_thread_t)
+    void fc_mutex_init(fc_mutex_t*)
+    void fc_mutex_destroy(fc_mutex_t*)
+    void fc_mutex_lock(fc_mutex_t*)
+    void fc_mutex_unlock(fc_mutex_t*)
 
 
 # Copies at least this large are split between the calling thread and one
@@ -90,6 +96,49 @@ cdef void copy_parallel(copy_t* jobs, Py_ssize_t n, copy_t* second) noexcept nog
     fc_thread_join(th)
 
 
+# capture_while: a helper thread copies while the caller runs Python code;
+# then the caller takes the pieces still left. Pieces of at most 1 MiB are
+# handed out under a lock.
+cdef size_t PIECE = 1 << 20
+
+
+cdef struct share_t:
+    const copy_t* jobs
+    Py_ssize_t n
+    Py_ssize_t next_job
+    size_t next_off
+    fc_mutex_t mu
+
+
+cdef bint take_piece(share_t* sh, copy_t* piece) noexcept nogil:
+    cdef size_t k
+    cdef const copy_t* job
+    fc_mutex_lock(&sh.mu)
+    while sh.next_job < sh.n and sh.next_off >= sh.jobs[sh.next_job].nbytes:
+        sh.next_job += 1
+        sh.next_off = 0
+    if sh.next_job >= sh.n:
+        fc_mutex_unlock(&sh.mu)
+        return False
+    job = &sh.jobs[sh.next_job]
+    k = job.nbytes - sh.next_off
+    if k > PIECE:
+        k = PIECE
+    piece.dst = job.dst + sh.next_off
+    piece.src = job.src + sh.next_off
+    piece.nbytes = k
+    sh.next_off += k
+    fc_mutex_unlock(&sh.mu)
+    return True
+
+
+cdef void copy_shared(void* arg) noexcept nogil:
+    cdef share_t* sh = <share_t*>arg
+    cdef copy_t piece
+    while take_piece(sh, &piece):
+        memcpy(piece.dst, piece.src, piece.nbytes)
+
+
 cdef bint _unshared(tuple buffers):
     # A buffer set may be overwritten only if nothing but the set itself holds
     # its arrays (no list handed out earlier, no view, no other reference).
@@ -130,8 +179,8 @@ cdef class WeightSnapshot:
         """Drop every buffer."""
         self._pool = []
 
-    def capture(self, arrays):
-        """Copy `arrays` (a sequence of array-likes) and return the copies."""
+    cdef tuple _prepare(self, arrays):
+        # (sources, destination buffer set), with the GIL held.
         # C order, but unlike ascontiguousarray keeps 0-d arrays 0-d.
         srcs = [np.asarray(a, order="C") for a in arrays]
         for a in srcs:
@@ -154,7 +203,12 @@ cdef class WeightSnapshot:
             self.allocations += 1
         self._pool.insert(0, chosen)
         del self._pool[self._max_sets:]
+        return srcs, chosen
 
+    def capture(self, arrays):
+        """Copy `arrays` (a sequence of array-likes) and return the copies."""
+        srcs, chosen = self._prepare(arrays)
+        cdef Py_ssize_t n = len(srcs), i
         # Room for the jobs and for the second half of a parallel copy.
         cdef copy_t* jobs = <copy_t*>malloc((2 * n + 1) * sizeof(copy_t))
         if jobs == NULL:
@@ -178,3 +232,47 @@ cdef class WeightSnapshot:
         finally:
             free(jobs)
         return list(chosen)
+
+    def capture_while(self, arrays, fn):
+        """`capture(arrays)` while `fn()` runs: returns `(copies, fn())`.
+
+        A native thread starts copying, `fn` runs on the calling thread
+        (GIL held), then the calling thread copies whatever is left with the
+        GIL released. `fn` must not change the arrays. If `fn` raises, the
+        copy still completes before the exception propagates.
+        """
+        srcs, chosen = self._prepare(arrays)
+        cdef Py_ssize_t n = len(srcs), i
+        cdef copy_t* jobs = <copy_t*>malloc((n + 1) * sizeof(copy_t))
+        if jobs == NULL:
+            raise MemoryError()
+        cdef cnp.ndarray b, s
+        cdef share_t sh
+        cdef fc_thread_t th
+        cdef int started = 0
+        for i in range(n):
+            b = chosen[i]
+            s = srcs[i]
+            jobs[i].dst = <char*>cnp.PyArray_DATA(b)
+            jobs[i].src = <const char*>cnp.PyArray_DATA(s)
+            jobs[i].nbytes = cnp.PyArray_NBYTES(b)
+        sh.jobs = jobs
+        sh.n = n
+        sh.next_job = 0
+        sh.next_off = 0
+        fc_mutex_init(&sh.mu)
+        try:
+            with nogil:
+                # If no thread can start, the calling thread copies it all
+                # after fn().
+                started = fc_thread_start(&th, copy_shared, &sh) == 0
+            result = fn()
+        finally:
+            # srcs keeps every source alive until both threads are done.
+            with nogil:
+                copy_shared(&sh)
+                if started:
+                    fc_thread_join(th)
+            fc_mutex_destroy(&sh.mu)
+            free(jobs)
+        return list(chosen), result

@@ -64,3 +64,13 @@ class WeightSnapshot:
             for b, s in zip(chosen, srcs):
                 np.copyto(b, s)
         return list(chosen)
+
+    def capture_while(self, arrays, fn):
+        """`capture(arrays)` while `fn()` runs: returns `(copies, fn())`.
+
+        The compiled core copies in a native thread while `fn` runs; here
+        the copy simply comes first. `fn` must not change the arrays. If
+        `fn` raises, the copy is complete before the exception propagates.
+        """
+        copies = self.capture(arrays)
+        return copies, fn()
