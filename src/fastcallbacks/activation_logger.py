@@ -211,8 +211,21 @@ class ActivationLogger(keras.callbacks.Callback):
                     names.append(f"{layer.name}/output_{k}")
         if not outputs:
             raise ValueError("ActivationLogger: no layer to record")
-        self._extractor = keras.Model(inputs, outputs)
+        self._extractor = keras.Model(self._input_structure(inputs), outputs)
         self._names = names
+
+    def _input_structure(self, inputs):
+        # The extractor's inputs nested like `x`, so that calling it on `x`
+        # matches its structure (Keras warns on a mismatch, e.g. a list of
+        # one input called with one array).
+        if isinstance(self.x, dict):
+            names = [getattr(t, "name", None) for t in inputs]
+            if set(self.x) == set(names):
+                return dict(zip(names, inputs))
+            return list(inputs)
+        if isinstance(self.x, (list, tuple)):
+            return list(inputs)
+        return inputs[0] if len(inputs) == 1 else list(inputs)
 
     # -- hooks ---------------------------------------------------------------
     def on_train_begin(self, logs=None):
