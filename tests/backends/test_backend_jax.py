@@ -1,0 +1,31 @@
+"""The JAX backend end to end: `tests/other_backends.py` (parity of
+EarlyStopping/ReduceLROnPlateau/TerminateOnNaN with Keras in `fit`, the
+per-step check on the async dispatch path, schedule scaling, ModelCheckpoint
+files against Keras's, ActivationLogger against predict) in a subprocess,
+since Keras picks its backend once per process. CI installs jax through the
+`test` extra; torch is checked by hand with the same script (its CPU wheel
+is too large for every CI run)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "other_backends.py")
+
+
+@pytest.mark.parametrize("impl", ["cython", "python"])
+def test_other_backends_script_passes_on_jax(impl):
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
+    env.pop("FASTCALLBACKS_PURE_PYTHON", None)
+    env.pop("FASTCALLBACKS_REQUIRE_EXT", None)
+    env["FASTCALLBACKS_PURE_PYTHON" if impl == "python" else "FASTCALLBACKS_REQUIRE_EXT"] = "1"
+    p = subprocess.run([sys.executable, SCRIPT], env=env, capture_output=True, text=True,
+                       timeout=600)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out[-3000:]
+    assert f"backend jax impl {impl}" in p.stdout, out[-3000:]
+    for line in ("parity ok", "checkpoint ok .keras async", "activation logger ok", "ALL OK"):
+        assert line in p.stdout, out[-3000:]
