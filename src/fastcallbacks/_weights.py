@@ -1,6 +1,21 @@
 """Host (numpy) views of Keras variables, without a backend import."""
 
+import sys
+
 import numpy as np
+
+_RAW_READ = None
+
+
+def _raw_read():
+    # tf.raw_ops.ReadVariableOp, once TensorFlow is imported (False if not).
+    global _RAW_READ
+    if _RAW_READ is None:
+        tf = sys.modules.get("tensorflow")
+        if tf is None:
+            return False
+        _RAW_READ = getattr(getattr(tf, "raw_ops", None), "ReadVariableOp", None) or False
+    return _RAW_READ
 
 
 def host_array(variable):
@@ -10,18 +25,22 @@ def host_array(variable):
     backend allows it, so callers copy it before the variable changes.
     """
     value = variable.value
-    # tf.Variable: an eager read gives a tensor that shares the variable's
-    # buffer. `_read_variable_op` is `read_value` without its name scope and
+    # A plain tf.Variable (not a distributed one): the raw read op on its
+    # handle, which skips the tape bookkeeping of `read_value` (0.6x the
+    # cost per variable; that cost dominates snapshots of many small
+    # variables). The tensor shares the variable's buffer.
+    if type(value).__name__ == "ResourceVariable":
+        read = _raw_read()
+        if read:
+            return _tensor_to_host(read(resource=value.handle, dtype=value.dtype))
+    # Other tf.Variables: an eager read also shares the buffer.
+    # `_read_variable_op` is `read_value` without its name scope and
     # identity op (half the cost); fall back to the public method.
     read_value = getattr(value, "_read_variable_op", None) or getattr(
         value, "read_value", None
     )
     if read_value is not None:
-        tensor = read_value()
-        try:
-            return np.asarray(memoryview(tensor))
-        except (TypeError, ValueError, NotImplementedError, BufferError):
-            return tensor.numpy()
+        return _tensor_to_host(read_value())
     detach = getattr(value, "detach", None)
     if detach is not None:  # torch tensor
         return detach().cpu().numpy()
@@ -29,6 +48,14 @@ def host_array(variable):
         return np.asarray(value)  # jax.Array, numpy
     except Exception:  # pragma: no cover - exotic backends
         return variable.numpy()
+
+
+def _tensor_to_host(tensor):
+    # Zero-copy for a host tensor; `.numpy()` copies (e.g. from a GPU).
+    try:
+        return np.asarray(memoryview(tensor))
+    except (TypeError, ValueError, NotImplementedError, BufferError):
+        return tensor.numpy()
 
 
 def host_arrays(variables):
