@@ -173,12 +173,22 @@ def bench_write_compressed_relu(benchmark, path, method):
 # ---------------------------------------------------------------------------
 # Interleaved rounds: the ratios the issue asks for.
 
+def _settle(path):
+    """Untimed, before every timed write: remove the previous file and flush
+    dirty pages, so that no write runs into the kernel's writeback
+    throttling left by an earlier one (stalls of 50-80 ms seen here, which
+    landed on whichever method ran then)."""
+    if os.path.exists(path):
+        os.unlink(path)
+    if hasattr(os, "sync"):
+        os.sync()
+
+
 def _median_times(methods, path, arrays, rounds, busy=False):
     times = {m: [] for m in methods}
     for r in range(rounds + 1):          # round 0 is a warm-up
         for name, fn in methods.items():
-            if os.path.exists(path):
-                os.unlink(path)
+            _settle(path)
             if busy:
                 with BusyThread():
                     t0 = time.perf_counter()
@@ -219,7 +229,7 @@ def bench_npzwriter_ratios(benchmark, path):
         mb = sum(a.nbytes for a in arrays.values()) / 1e6
         t = _median_times({m: METHODS[m] for m in
                            ("raw_write", "np_savez", "cython", "cython_nocopy")},
-                          path, arrays, rounds=7)
+                          path, arrays, rounds=11)
         for m in ("np_savez", "cython", "cython_nocopy"):
             info[f"{case} {m} / raw_write"] = round(t["raw_write"] / t[m], 3)
         info[f"{case} cython / np_savez"] = round(t["np_savez"] / t["cython"], 2)
@@ -235,14 +245,13 @@ def bench_npzwriter_ratios(benchmark, path):
     # idle in commit(); rounds interleaved.
     arrays = _arrays("10x4MiB")
     solo_t, busy_t = [], []
-    for r in range(12):
+    for r in range(16):
         for fn, out in ((queue_then_wait, solo_t), (queue_then_run_python, busy_t)):
-            if os.path.exists(path):
-                os.unlink(path)
+            _settle(path)
             t = fn(path, arrays)
             if r:
                 out.append(t)
-    ratio = float(np.median(solo_t) / np.median(busy_t))
+    ratio = float(np.median(np.array(solo_t) / np.array(busy_t)))  # paired by round
     info["busy main thread / idle main thread cython"] = round(ratio, 3)
     lines.append(f"main thread running Python while the writer writes 10x4MiB: NpzWriter keeps "
                  f"{ratio:.2f} of its speed with the main thread idle (target >= 0.8)")
@@ -271,7 +280,7 @@ def bench_npzwriter_ratios(benchmark, path):
     relu = _arrays("10x4MiB", relu=True)
     t = _median_times({"np_savez_compressed": np_savez_compressed,
                        "cython_compress": _writer(c_npzwriter, compress=True)},
-                      path, relu, rounds=2)
+                      path, relu, rounds=3)
     ratio = t["np_savez_compressed"] / t["cython_compress"]
     info["compress cython / np_savez_compressed"] = round(ratio, 2)
     lines.append(f"compressed ReLU 10x4MiB: NpzWriter {ratio:.1f}x np.savez_compressed (target >= 10)")
