@@ -142,7 +142,8 @@ def bench_write(benchmark, path, case, method):
     benchmark.extra_info["anchor"] = method == "raw_write"
     benchmark.extra_info["MB"] = sum(a.nbytes for a in arrays.values()) / 1e6
     fn = METHODS[method]
-    benchmark.pedantic(fn, args=(path, arrays), rounds=7, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(fn, args=(path, arrays), setup=lambda: _settle(path), rounds=7,
+                       iterations=1, warmup_rounds=1)
 
 
 @pytest.mark.parametrize("method", ["raw_write", "np_savez", "cython"])
@@ -156,7 +157,8 @@ def bench_write_with_busy_main_thread(benchmark, path, method):
         with BusyThread():
             fn(path, arrays)
 
-    benchmark.pedantic(run, rounds=7, iterations=1, warmup_rounds=1)
+    benchmark.pedantic(run, setup=lambda: _settle(path), rounds=7, iterations=1,
+                       warmup_rounds=1)
 
 
 @pytest.mark.parametrize("method", ["np_savez_compressed", "cython_compress", "python_compress"])
@@ -167,7 +169,8 @@ def bench_write_compressed_relu(benchmark, path, method):
     fn = {"np_savez_compressed": np_savez_compressed,
           "cython_compress": _writer(c_npzwriter, compress=True),
           "python_compress": _writer(r_npzwriter, compress=True)}[method]
-    benchmark.pedantic(fn, args=(path, arrays), rounds=3, iterations=1, warmup_rounds=0)
+    benchmark.pedantic(fn, args=(path, arrays), setup=lambda: _settle(path), rounds=3,
+                       iterations=1, warmup_rounds=0)
 
 
 # ---------------------------------------------------------------------------
