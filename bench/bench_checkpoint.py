@@ -70,19 +70,18 @@ def bench_checkpoint_copy_floor(benchmark, sized_model, how):
         for d, s in zip(dst, src):
             np.copyto(d, s)
 
-    setup = None
-    if how == "memcpy_after_step":
-        def setup():
-            # Views of the variables are dropped before the step (held
-            # ones make TensorFlow copy a variable on update) and taken
-            # again after it, outside the timing.
-            src.clear()
-            _train_step(model)
-            src.extend(np.asarray(a) for a in host_arrays(layout.variables))
+    def after_step():
+        # Views of the variables are dropped before the step (held ones
+        # make TensorFlow copy a variable on update) and taken again after
+        # it, outside the timing.
+        src.clear()
+        _train_step(model)
+        src.extend(np.asarray(a) for a in host_arrays(layout.variables))
 
     fn = model.get_weights if how == "get_weights" else memcpy
     benchmark.extra_info["bytes"] = sum(a.nbytes for a in dst)
-    benchmark.pedantic(fn, setup=setup, rounds=15, iterations=1, warmup_rounds=2)
+    benchmark.pedantic(fn, setup=after_step if how == "memcpy_after_step" else None,
+                       rounds=15, iterations=1, warmup_rounds=2)
     src.clear()
     _MEDIANS[(size, ".weights.h5", how)] = benchmark.stats.stats.median
 
