@@ -315,8 +315,9 @@ def test_train_begin_removes_only_this_hosts_temps_of_dead_processes(tmp_path, w
     cb.set_model(classifier())
     cb.on_train_begin()
     left = set(os.listdir(tmp_path))
-    if writer is False:
-        assert left == set(names.values())  # a non-writer never deletes
+    if writer is False or os.name == "nt":
+        # A non-writer never deletes; Windows cannot probe a pid safely.
+        assert left == set(names.values())
     else:
         assert left == set(names.values()) - {names["dead"], names["dead_sidecar"]}
 
@@ -325,6 +326,7 @@ def test_remove_stale_temps_returns_what_it_removed(tmp_path):
     dead = _dead_pid()
     name = f".x.h5{checkpoint._TMP_MARK}{checkpoint._host_tag()}-{dead}-0123456789ab.h5"
     (tmp_path / name).write_bytes(b"x")
-    assert checkpoint.remove_stale_temps(tmp_path) == [str(tmp_path / name)]
+    expected = [] if os.name == "nt" else [str(tmp_path / name)]
+    assert checkpoint.remove_stale_temps(tmp_path) == expected
     assert checkpoint.remove_stale_temps(tmp_path) == []
     assert checkpoint.remove_stale_temps(tmp_path / "missing") == []
