@@ -44,6 +44,23 @@ def check_options(path, compress, durable, queue_bytes, force_zip64):
     return path, int(queue_bytes)
 
 
+MAX_THREADS = 4   # deflating threads at most (at most 4 members deflate ahead)
+
+
+def check_threads(threads):
+    """Validates `threads`; returns the number of deflating threads to use
+    (None: one per core, at most MAX_THREADS)."""
+    import os
+
+    if threads is None:
+        return min(max(os.cpu_count() or 1, 1), MAX_THREADS)
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f"NpzWriter: `threads` must be an int or None, got {threads!r}")
+    if threads < 1:
+        raise ValueError(f"NpzWriter: `threads` must be >= 1, got {threads}")
+    return min(int(threads), MAX_THREADS)
+
+
 def member_name(name, names):
     """The zip member name (UTF-8 bytes, `.npy` appended) for key `name`."""
     if not isinstance(name, str):

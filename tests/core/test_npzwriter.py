@@ -126,13 +126,16 @@ def _mixed_compressible(n, seed=3):
     return arrays
 
 
+@pytest.mark.parametrize("threads", [1, 2, 4])
 @pytest.mark.parametrize("queue_bytes", [1, 1 << 20, 64 << 20])
-def test_many_compressed_members_keep_order_and_content(impl, tmp_path, queue_bytes):
-    # The compiled writer deflates up to two members at once (writer thread
-    # plus a helper thread) and must still write them in order.
+def test_many_compressed_members_keep_order_and_content(impl, tmp_path, queue_bytes, threads):
+    # The compiled writer deflates up to `threads` members at once (the
+    # writer alone, or helper threads while the writer only writes) and must
+    # still write them in order.
     arrays = _mixed_compressible(60)
     path = tmp_path / "m.npz"
-    with impl.NpzWriter(path, compress=True, queue_bytes=queue_bytes) as w:
+    with impl.NpzWriter(path, compress=True, queue_bytes=queue_bytes, threads=threads) as w:
+        assert w.threads == threads
         for i, (name, a) in enumerate(arrays.items()):
             w.add(name, a)
             if i % 17 == 16:
@@ -337,6 +340,14 @@ def test_validation_errors(impl, tmp_path):
         impl.NpzWriter(tmp_path / "x.npz", compress=1)
     with pytest.raises(ValueError, match="`queue_bytes` must be >= 1"):
         impl.NpzWriter(tmp_path / "x.npz", queue_bytes=0)
+    with pytest.raises(ValueError, match="`threads` must be >= 1"):
+        impl.NpzWriter(tmp_path / "x.npz", threads=0)
+    with pytest.raises(TypeError, match="`threads` must be an int or None"):
+        impl.NpzWriter(tmp_path / "x.npz", threads=2.0)
+    with impl.NpzWriter(tmp_path / "t.npz", threads=9) as t:
+        assert t.threads == 4   # at most 4 members are deflated ahead
+    with impl.NpzWriter(tmp_path / "t.npz") as t:
+        assert t.threads == min(os.cpu_count() or 1, 4)
     with pytest.raises(TypeError, match="`path`"):
         impl.NpzWriter(3.5)
     with pytest.raises(FileNotFoundError) as e:
@@ -534,13 +545,13 @@ def _relu_member(i):
     return np.maximum(np.random.default_rng(i).standard_normal(50_000), 0).astype("f4")
 
 
-def _child_disk_full_compressed(impl_name, path, fd):
+def _child_disk_full_compressed(impl_name, path, fd, threads):
     import resource
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
     impl = load_impl(impl_name)
-    w = impl.NpzWriter(path, compress=True)
+    w = impl.NpzWriter(path, compress=True, threads=threads)
     try:
         for i in range(100):     # no commit: members queue up and deflate ahead
             w.add(f"m{i:03d}", _relu_member(i))
@@ -554,10 +565,11 @@ def _child_disk_full_compressed(impl_name, path, fd):
             os.write(fd, struct.pack("<ii", -1, -1))
 
 
-def test_file_size_limit_while_deflating_ahead(impl, tmp_path):
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_file_size_limit_while_deflating_ahead(impl, tmp_path, threads):
     assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
     path = str(tmp_path / "fullz.npz")
-    pid, r = _fork(lambda fd: _child_disk_full_compressed(impl.name, path, fd))
+    pid, r = _fork(lambda fd: _child_disk_full_compressed(impl.name, path, fd, threads))
     os.waitpid(pid, 0)
     values = _read_ints(r)
     assert values == [errno.EFBIG, 1], values

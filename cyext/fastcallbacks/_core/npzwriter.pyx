@@ -85,6 +85,7 @@ cdef enum:
     Z_BUSY = 1
     Z_DONE = 2
     MAX_AHEAD = 4            # members claimed but not yet written
+    MAX_HELPERS = 4          # deflating threads besides the writer
     ZCACHE = 6               # deflate output buffers kept for reuse
 
 
@@ -122,7 +123,7 @@ cdef struct writer_t:
     uint8_t* hbuf            # local header + .npy header of the member in flight
     size_t hbuf_cap
     libdeflate_compressor* comp      # the writer thread's
-    libdeflate_compressor* comp2     # the helper thread's
+    libdeflate_compressor* hcomp[MAX_HELPERS]    # the helper threads'
     const uint8_t* comment
     size_t comment_len
     # Queue (guarded by mu).
@@ -133,11 +134,12 @@ cdef struct writer_t:
     job_t* next_pending      # no member before it is still Z_PENDING
     int64_t ahead, ahead_bytes   # claimed members not yet written
     bint closing
-    bint helper_running
+    int nhelpers             # helper threads running
+    int helper_ids           # ids handed out to starting helpers
     uint8_t* zcache[ZCACHE]  # spare output buffers (their pages are mapped)
     size_t zcache_cap[ZCACHE]
     size_t zcache_mapped[ZCACHE]
-    fc_thread_t helper
+    fc_thread_t helpers[MAX_HELPERS]
     job_t* head
     job_t* last
     int64_t queued, limit
@@ -617,14 +619,17 @@ cdef void deflate_claimed(writer_t* w, libdeflate_compressor* comp,
 
 
 cdef void helper_main(void* arg) noexcept nogil:
-    # Deflates queued members ahead of the writer thread.
+    # Deflates queued members, in queue order, ahead of the writer thread.
     cdef writer_t* w = <writer_t*>arg
     cdef job_t* job
+    cdef libdeflate_compressor* comp
     fc_mutex_lock(&w.mu)
+    comp = w.hcomp[w.helper_ids]
+    w.helper_ids += 1
     while True:
         job = claim_next(w, True) if w.err == 0 else NULL
         if job != NULL:
-            deflate_claimed(w, w.comp2, job)
+            deflate_claimed(w, comp, job)
         elif w.closing:
             break
         else:
@@ -642,6 +647,13 @@ cdef void writer_main(void* arg) noexcept nogil:
         while w.head == NULL:
             fc_cond_wait(&w.work, &w.mu)
         job = w.head
+        if w.compress and job.kind == JOB_MEMBER and w.nhelpers >= 2 and w.err == 0 \
+                and job.zstate != Z_DONE:
+            # Two or more helpers deflate (one per core); the writer only
+            # writes, in queue order.
+            fc_cond_broadcast(&w.work)
+            fc_cond_wait(&w.zdone, &w.mu)
+            continue
         if w.compress and job.kind == JOB_MEMBER:
             if job.zstate == Z_BUSY:
                 # The helper deflates it: deflate a later member meanwhile.
@@ -838,9 +850,10 @@ cdef int stop_writer(writer_t* w) noexcept nogil:
     submit(w, w.close_job)
     w.close_job = NULL       # freed by the writer thread
     fc_thread_join(w.thread)
-    if w.helper_running:
-        fc_thread_join(w.helper)     # exits once the writer set `closing`
-        w.helper_running = False
+    cdef int i
+    for i in range(w.nhelpers):
+        fc_thread_join(w.helpers[i])     # exits once the writer set `closing`
+    w.nhelpers = 0
     w.running = False
     return w.err
 
@@ -850,8 +863,10 @@ cdef void free_writer(writer_t* w) noexcept nogil:
         return
     if w.comp != NULL:
         libdeflate_free_compressor(w.comp)
-    if w.comp2 != NULL:
-        libdeflate_free_compressor(w.comp2)
+    cdef int k
+    for k in range(MAX_HELPERS):
+        if w.hcomp[k] != NULL:
+            libdeflate_free_compressor(w.hcomp[k])
     free(w.cd)
     free(w.buf)
     free(w.hbuf)
@@ -918,6 +933,7 @@ cdef class NpzWriter:
     cdef bint _closed, _reported
     cdef bint _compress, _durable
     cdef Py_ssize_t _queue_bytes
+    cdef int _threads
     cdef bytes _comment
     cdef cython.pymutex _lock
 
@@ -926,11 +942,12 @@ cdef class NpzWriter:
         self._closed = True
 
     def __init__(self, path, *, compress=False, durable=False,
-                 queue_bytes=fmt.DEFAULT_QUEUE_BYTES, force_zip64=False):
+                 queue_bytes=fmt.DEFAULT_QUEUE_BYTES, force_zip64=False, threads=None):
         if self._w != NULL:
             raise RuntimeError("NpzWriter.__init__ called twice")
         path, queue_bytes = fmt.check_options(path, compress, durable, queue_bytes,
                                               force_zip64)
+        self._threads = fmt.check_threads(threads)
         self._path = path
         self._compress = bool(compress)
         self._durable = bool(durable)
@@ -940,6 +957,7 @@ cdef class NpzWriter:
         self._reported = False
         self._comment = _CLOSED_COMMENT
         cdef writer_t* w = <writer_t*>malloc(sizeof(writer_t))
+        cdef int k, nhelpers = 0
         if w == NULL:
             raise MemoryError()
         memset(w, 0, sizeof(writer_t))
@@ -956,10 +974,17 @@ cdef class NpzWriter:
         w.comment_len = len(self._comment)
         if w.compress:
             w.comp = libdeflate_alloc_compressor(DEFLATE_LEVEL)
-            w.comp2 = libdeflate_alloc_compressor(DEFLATE_LEVEL)
-            if w.comp == NULL or w.comp2 == NULL:
+            if w.comp == NULL:
                 free_writer(w)
                 raise MemoryError()
+            # `threads` deflate: the writer alone, or that many helpers
+            # while the writer only writes.
+            nhelpers = self._threads if self._threads > 1 else 0
+            for k in range(nhelpers):
+                w.hcomp[k] = libdeflate_alloc_compressor(DEFLATE_LEVEL)
+                if w.hcomp[k] == NULL:
+                    free_writer(w)
+                    raise MemoryError()
         w.close_job = new_job(JOB_CLOSE, 0)
         if w.close_job == NULL:
             free_writer(w)
@@ -986,10 +1011,15 @@ cdef class NpzWriter:
             raise OSError(rc, os.strerror(rc), path)
         w.running = True
         if w.compress:
-            # A second deflating thread; without it the writer deflates alone.
-            with nogil:
-                rc = fc_thread_start(&w.helper, helper_main, w)
-            w.helper_running = rc == 0
+            # Helpers deflate queued members ahead of the writer. With two or
+            # more running the writer only writes; otherwise (threads=1, or
+            # threads that failed to start) it deflates too.
+            for k in range(nhelpers):
+                with nogil:
+                    rc = fc_thread_start(&w.helpers[k], helper_main, w)
+                if rc:
+                    break
+                w.nhelpers += 1
         self._closed = False
 
     def __dealloc__(self):
@@ -1034,6 +1064,14 @@ cdef class NpzWriter:
     def members(self):
         """Names passed to `add()` so far, in order."""
         return tuple(self._members)
+
+    @property
+    def threads(self):
+        """Threads that deflate when `compress=True`: 1 is the writer thread
+        itself; with more, that many helpers deflate queued members in
+        parallel and the writer only writes (default: one per core, at
+        most 4)."""
+        return self._threads
 
     @property
     def pending(self):

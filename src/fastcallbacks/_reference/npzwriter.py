@@ -168,9 +168,10 @@ class NpzWriter:
     """
 
     def __init__(self, path, *, compress=False, durable=False,
-                 queue_bytes=fmt.DEFAULT_QUEUE_BYTES, force_zip64=False):
+                 queue_bytes=fmt.DEFAULT_QUEUE_BYTES, force_zip64=False, threads=None):
         path, queue_bytes = fmt.check_options(path, compress, durable, queue_bytes,
                                               force_zip64)
+        self._threads = fmt.check_threads(threads)
         self._path = path
         self._compress = bool(compress)
         self._durable = bool(durable)
@@ -216,6 +217,12 @@ class NpzWriter:
     def members(self):
         """Names passed to `add()` so far, in order."""
         return tuple(self._members)
+
+    @property
+    def threads(self):
+        """Threads that deflate when `compress=True` (the compiled writer's
+        setting; this reference deflates inside `add()`)."""
+        return self._threads
 
     @property
     def pending(self):
