@@ -653,7 +653,3 @@ def test_pending_counts_members_not_yet_written(impl, tmp_path):
     assert w.pending == 0
     if impl.name == "python":
         assert seen == [0] * 10          # the reference writes inside add()
-    else:
-        # Writing 4 MiB takes about a millisecond; add() returns right after
-        # queueing, so the native writer cannot have finished every time.
-        assert max(seen) > 0
