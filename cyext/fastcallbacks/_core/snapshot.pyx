@@ -139,6 +139,21 @@ cdef void copy_shared(void* arg) noexcept nogil:
         memcpy(piece.dst, piece.src, piece.nbytes)
 
 
+cdef size_t _fill_jobs(copy_t* jobs, list srcs, tuple chosen):
+    # One job per array (source -> its buffer); returns the total bytes.
+    cdef Py_ssize_t i
+    cdef cnp.ndarray b, s
+    cdef size_t total = 0
+    for i in range(len(srcs)):
+        b = chosen[i]
+        s = srcs[i]
+        jobs[i].dst = <char*>cnp.PyArray_DATA(b)
+        jobs[i].src = <const char*>cnp.PyArray_DATA(s)
+        jobs[i].nbytes = cnp.PyArray_NBYTES(b)
+        total += jobs[i].nbytes
+    return total
+
+
 cdef bint _unshared(tuple buffers):
     # A buffer set may be overwritten only if nothing but the set itself holds
     # its arrays (no list handed out earlier, no view, no other reference).
@@ -208,21 +223,14 @@ cdef class WeightSnapshot:
     def capture(self, arrays):
         """Copy `arrays` (a sequence of array-likes) and return the copies."""
         srcs, chosen = self._prepare(arrays)
-        cdef Py_ssize_t n = len(srcs), i
+        cdef Py_ssize_t n = len(srcs)
         # Room for the jobs and for the second half of a parallel copy.
         cdef copy_t* jobs = <copy_t*>malloc((2 * n + 1) * sizeof(copy_t))
         if jobs == NULL:
             raise MemoryError()
-        cdef cnp.ndarray b, s
-        cdef size_t total = 0
+        cdef size_t total
         try:
-            for i in range(n):
-                b = chosen[i]
-                s = srcs[i]
-                jobs[i].dst = <char*>cnp.PyArray_DATA(b)
-                jobs[i].src = <const char*>cnp.PyArray_DATA(s)
-                jobs[i].nbytes = cnp.PyArray_NBYTES(b)
-                total += jobs[i].nbytes
+            total = _fill_jobs(jobs, srcs, chosen)
             # srcs keeps every source alive while the copy runs.
             with nogil, self._lock:
                 if total >= PARALLEL_MIN_BYTES:
@@ -242,20 +250,14 @@ cdef class WeightSnapshot:
         copy still completes before the exception propagates.
         """
         srcs, chosen = self._prepare(arrays)
-        cdef Py_ssize_t n = len(srcs), i
+        cdef Py_ssize_t n = len(srcs)
         cdef copy_t* jobs = <copy_t*>malloc((n + 1) * sizeof(copy_t))
         if jobs == NULL:
             raise MemoryError()
-        cdef cnp.ndarray b, s
         cdef share_t sh
         cdef fc_thread_t th
         cdef int started = 0
-        for i in range(n):
-            b = chosen[i]
-            s = srcs[i]
-            jobs[i].dst = <char*>cnp.PyArray_DATA(b)
-            jobs[i].src = <const char*>cnp.PyArray_DATA(s)
-            jobs[i].nbytes = cnp.PyArray_NBYTES(b)
+        _fill_jobs(jobs, srcs, chosen)
         sh.jobs = jobs
         sh.n = n
         sh.next_job = 0
