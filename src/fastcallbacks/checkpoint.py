@@ -16,6 +16,7 @@ matches, so `verify` never rejects a complete file and never accepts a
 partial one. This module needs neither Keras nor a backend.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -82,6 +83,7 @@ def _read_sidecar(path):
 # -- atomic writes -------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1)
 def _host_tag():
     # Names the host in temporary file names (8 hex digits of a hash of its
     # name), so that a shared directory tells whose process made a file.
@@ -139,9 +141,7 @@ def remove_stale_temps(directory):
             continue
         try:
             os.unlink(entry.path)
-        except FileNotFoundError:
-            continue
-        except OSError:
+        except OSError:  # gone already, or not ours to delete
             continue
         removed.append(entry.path)
     return removed

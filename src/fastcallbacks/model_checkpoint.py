@@ -209,10 +209,14 @@ class ModelCheckpoint(MonitorCallback):
         directory = os.path.dirname(os.fspath(self.filepath)) or "."
         if "{" in directory or file_utils.is_remote_path(directory):
             return
-        if self.writer is False or (self.writer is None and self.model is not None
-                                    and not _roles.is_writer(self.model)):
-            return
-        _ck.remove_stale_temps(directory)
+        if self._is_writer(self.model):
+            _ck.remove_stale_temps(directory)
+
+    def _is_writer(self, model):
+        """Whether this process writes files (`writer`, else its role)."""
+        if self.writer is not None:
+            return self.writer
+        return model is not None and _roles.is_writer(model)
 
     def _on_train_batch_end_save(self, batch, logs=None):
         self._poll()
@@ -345,7 +349,7 @@ class ModelCheckpoint(MonitorCallback):
             self._set_monitor_op()
         mode = self._tracker.mode
         value = self._value_for(logs)
-        is_writer = _roles.is_writer(model) if self.writer is None else self.writer
+        is_writer = self._is_writer(model)
         zipped = not self.save_weights_only and filepath.endswith(".keras")
         layout = None
         if self.save_weights_only or zipped:
