@@ -1,10 +1,14 @@
 """Builds the compiled core of fastcallbacks (everything else is in pyproject.toml)."""
 import os
+import platform
+import shutil
+import subprocess
 import sys
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 MODULES = ["ring", "tracker", "snapshot", "npzwriter"]
 
@@ -22,6 +26,81 @@ EXTRA_INCLUDES = {
     "npzwriter": [LIBDEFLATE, "cyext/fastcallbacks/_core"],
     "snapshot": ["cyext/fastcallbacks/_core"],  # npz_platform.h: portable threads
 }
+
+# ISA-L (BSD-3-Clause, vendored unmodified under cyext/third_party/isa-l):
+# igzip's level-1 deflate for the npz writer's compress=True, built with its
+# own makefile. Its x86-64 kernels need nasm; without nasm (or when that build
+# fails) its portable C code is built instead. FASTCALLBACKS_DEFLATE picks:
+# "auto" (default: ISA-L on POSIX systems when `make` works, else libdeflate),
+# "isa-l" (fail without it) or "libdeflate". Windows builds use libdeflate.
+ISAL = "cyext/third_party/isa-l"
+ISAL_VERSION = "2.32.1"
+
+
+def _isal_targets():
+    """(name, make arguments) of the ISA-L builds to try, best first."""
+    machine = platform.machine().lower()
+    pic = "-fPIC"
+    if machine in ("aarch64", "arm64"):
+        # Makefile.unx knows "aarch64" only, not macOS's "arm64".
+        return [("aarch64", ["host_cpu=aarch64", "arch=aarch64", f"CFLAGS_aarch64={pic}"])]
+    portable = ("portable C", ["arch=noarch", f"CFLAGS_noarch={pic}"])
+    if machine in ("x86_64", "amd64") and shutil.which("nasm"):
+        # arch stays what Makefile.unx derives from uname (ELF or Mach-O).
+        return [("x86_64", [f"CFLAGS_={pic}", f"CFLAGS_Darwin={pic}"]), portable]
+    return [portable]
+
+
+def build_isal(build_temp):
+    """Builds ISA-L's igzip into build_temp; returns (library, name) or None."""
+    make = shutil.which("gmake") or shutil.which("make")
+    if make is None:
+        return None
+    jobs = str(max(1, min(os.cpu_count() or 1, 8)))
+    for name, args in _isal_targets():
+        out = os.path.join(build_temp, "isa-l-" + name.split()[0])
+        lib = os.path.join(out, "bin", "isa-l.a")
+        if os.path.exists(lib):
+            return lib, name
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(ISAL, out)
+        cmd = [make, "-f", "Makefile.unx", "-j", jobs, "units=igzip", "bin/isa-l.a", *args]
+        print("building ISA-L (%s): %s" % (name, " ".join(cmd)), flush=True)
+        if subprocess.run(cmd, cwd=out).returncode == 0 and os.path.exists(lib):
+            return lib, name
+        print("ISA-L (%s) did not build" % name, flush=True)
+    return None
+
+
+class BuildExt(build_ext):
+    """build_ext that first builds ISA-L for the npz writer, when it can."""
+
+    def build_extension(self, ext):
+        if ext.name == "fastcallbacks._core.npzwriter":
+            self._add_deflate(ext)
+        super().build_extension(ext)
+
+    def _add_deflate(self, ext):
+        choice = os.environ.get("FASTCALLBACKS_DEFLATE", "auto")
+        if choice not in ("auto", "isa-l", "libdeflate"):
+            raise ValueError("FASTCALLBACKS_DEFLATE must be auto, isa-l or libdeflate, "
+                             f"got {choice!r}")
+        built = None
+        if choice != "libdeflate" and sys.platform != "win32":
+            os.makedirs(self.build_temp, exist_ok=True)
+            built = build_isal(os.path.abspath(self.build_temp))
+        if built is None:
+            if choice == "isa-l":
+                raise RuntimeError("FASTCALLBACKS_DEFLATE=isa-l, but ISA-L did not build "
+                                   "(needs make and a C compiler; nasm for x86-64 kernels)")
+            ext.define_macros.append(("FC_DEFLATE_NAME", '"libdeflate 1.26"'))
+            return
+        lib, name = built
+        ext.include_dirs.append(f"{ISAL}/include")
+        ext.extra_objects.append(lib)
+        ext.define_macros += [("FC_DEFLATE_ISAL", "1"),
+                              ("FC_DEFLATE_NAME", f'"isa-l {ISAL_VERSION} ({name})"')]
+
 
 if os.environ.get("FASTCALLBACKS_PURE_PYTHON") == "1":
     ext_modules = []
@@ -55,4 +134,4 @@ else:
         },
     )
 
-setup(ext_modules=ext_modules)
+setup(ext_modules=ext_modules, cmdclass={"build_ext": BuildExt})

@@ -47,15 +47,19 @@ cdef extern from "npz_platform.h" nogil:
     void fc_big_free(void* p, size_t mapped)
 
 cdef extern from "libdeflate.h" nogil:
-    struct libdeflate_compressor:
-        pass
-    libdeflate_compressor* libdeflate_alloc_compressor(int level)
-    void libdeflate_free_compressor(libdeflate_compressor*)
-    size_t libdeflate_deflate_compress(libdeflate_compressor*, const void* src,
-                                       size_t n, void* out, size_t avail)
     uint32_t libdeflate_crc32(uint32_t crc, const void* buf, size_t n)
 
+cdef extern from "fc_deflate.h" nogil:
+    ctypedef struct fc_deflater:
+        pass
+    fc_deflater* fc_deflater_new()
+    void fc_deflater_free(fc_deflater*)
+    size_t fc_deflate(fc_deflater*, const void* src, size_t n, void* out, size_t cap)
+    const char* FC_DEFLATE_NAME
+
 DEFLATE_LEVEL = 1
+# The deflate library this module was built with (see setup.py).
+DEFLATE_LIBRARY = FC_DEFLATE_NAME.decode()
 
 # Same constants as the reference (see fastcallbacks._npzformat).
 cdef enum:
@@ -122,8 +126,8 @@ cdef struct writer_t:
     size_t buf_cap
     uint8_t* hbuf            # local header + .npy header of the member in flight
     size_t hbuf_cap
-    libdeflate_compressor* comp      # the writer thread's
-    libdeflate_compressor* hcomp[MAX_HELPERS]    # the helper threads'
+    fc_deflater* comp                # the writer thread's
+    fc_deflater* hcomp[MAX_HELPERS]  # the helper threads'
     const uint8_t* comment
     size_t comment_len
     # Queue (guarded by mu).
@@ -419,7 +423,7 @@ cdef void preallocate(writer_t* w, int64_t end) noexcept nogil:
         w.prealloc_end += n
 
 
-cdef void compress_job(libdeflate_compressor* comp, job_t* job) noexcept nogil:
+cdef void compress_job(fc_deflater* comp, job_t* job) noexcept nogil:
     # Deflates header + data (contiguous when compressing) into job.zbuf, with
     # the CRC. Leaves zsize 0 (store the member) when deflating does not save
     # at least 1/8, or when there is no buffer.
@@ -430,10 +434,9 @@ cdef void compress_job(libdeflate_compressor* comp, job_t* job) noexcept nogil:
         return
     if usize > 4 * PROBE:
         # Only members much larger than the probe: it is deflated twice.
-        if libdeflate_deflate_compress(comp, job.header, PROBE, job.zbuf,
-                                       PROBE * 7 // 8) == 0:
+        if fc_deflate(comp, job.header, PROBE, job.zbuf, PROBE * 7 // 8) == 0:
             return
-    n = libdeflate_deflate_compress(comp, job.header, usize, job.zbuf, avail)
+    n = fc_deflate(comp, job.header, usize, job.zbuf, avail)
     if n == 0:
         return
     job.zcrc = job.crc if job.crc_ready else libdeflate_crc32(0, job.header, usize)
@@ -607,7 +610,7 @@ cdef job_t* claim_next(writer_t* w, bint ahead) noexcept nogil:
     return job
 
 
-cdef void deflate_claimed(writer_t* w, libdeflate_compressor* comp,
+cdef void deflate_claimed(writer_t* w, fc_deflater* comp,
                           job_t* job) noexcept nogil:
     # Called with mu held; releases it while deflating.
     take_zbuf(w, job)
@@ -622,7 +625,7 @@ cdef void helper_main(void* arg) noexcept nogil:
     # Deflates queued members, in queue order, ahead of the writer thread.
     cdef writer_t* w = <writer_t*>arg
     cdef job_t* job
-    cdef libdeflate_compressor* comp
+    cdef fc_deflater* comp
     fc_mutex_lock(&w.mu)
     comp = w.hcomp[w.helper_ids]
     w.helper_ids += 1
@@ -862,11 +865,11 @@ cdef void free_writer(writer_t* w) noexcept nogil:
     if w == NULL:
         return
     if w.comp != NULL:
-        libdeflate_free_compressor(w.comp)
+        fc_deflater_free(w.comp)
     cdef int k
     for k in range(MAX_HELPERS):
         if w.hcomp[k] != NULL:
-            libdeflate_free_compressor(w.hcomp[k])
+            fc_deflater_free(w.hcomp[k])
     free(w.cd)
     free(w.buf)
     free(w.hbuf)
@@ -905,7 +908,8 @@ cdef class NpzWriter:
 
     Args:
         path: file to create (an existing file is replaced).
-        compress: deflate members at level 1 (libdeflate), keeping a member
+        compress: deflate members at level 1 (ISA-L where the build has it,
+            else libdeflate: see `DEFLATE_LIBRARY`), keeping a member
             stored when that does not save at least 1/8 of its size.
         durable: `commit()` and `close()` also flush the file to the storage
             device (fdatasync), so committed members survive a power loss
@@ -973,7 +977,7 @@ cdef class NpzWriter:
         w.comment = <const uint8_t*><char*>self._comment
         w.comment_len = len(self._comment)
         if w.compress:
-            w.comp = libdeflate_alloc_compressor(DEFLATE_LEVEL)
+            w.comp = fc_deflater_new()
             if w.comp == NULL:
                 free_writer(w)
                 raise MemoryError()
@@ -981,7 +985,7 @@ cdef class NpzWriter:
             # while the writer only writes.
             nhelpers = self._threads if self._threads > 1 else 0
             for k in range(nhelpers):
-                w.hcomp[k] = libdeflate_alloc_compressor(DEFLATE_LEVEL)
+                w.hcomp[k] = fc_deflater_new()
                 if w.hcomp[k] == NULL:
                     free_writer(w)
                     raise MemoryError()

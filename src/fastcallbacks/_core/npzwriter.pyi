@@ -6,7 +6,8 @@ from types import TracebackType
 import numpy.typing as npt
 from typing_extensions import Buffer
 
-DEFLATE_LEVEL: int  # libdeflate level used when compress=True
+DEFLATE_LEVEL: int  # deflate level used when compress=True
+DEFLATE_LIBRARY: str  # "isa-l <version> (<kernels>)" or "libdeflate <version>"
 
 class NpzWriter:
     def __init__(

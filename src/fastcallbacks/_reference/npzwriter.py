@@ -51,6 +51,7 @@ _EXTERNAL_ATTR = 0o100600 << 16       # regular file, rw-------
 _MAX_RESERVE = 64 << 20
 _PROBE = 64 << 10
 DEFLATE_LEVEL = 1
+DEFLATE_LIBRARY = "zlib " + zlib.ZLIB_RUNTIME_VERSION
 
 
 def crc32(data, value=0):
