@@ -573,6 +573,66 @@ def test_file_size_limit_reaches_the_caller_and_keeps_committed_members(impl, tm
             np.testing.assert_array_equal(z[name], np.full(10_000, i, "f4"))
 
 
+def _child_disk_full_streamed(impl_name, path, fd):
+    import resource
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (11 << 20, 11 << 20))
+    impl = load_impl(impl_name)
+    w = impl.NpzWriter(path)
+    added = 0
+    try:
+        for i in range(12):   # 3 MiB members, no commit: written while copied
+            w.add(f"m{i:03d}", np.full(3 << 18, i, "f4"))
+            added = i + 1
+        w.close()
+        os.write(fd, struct.pack("<iii", added, 0, 0))
+    except OSError as e:
+        os.write(fd, struct.pack("<iii", added, e.errno or 0, int(e.filename == path)))
+        try:
+            w.close()   # already reported: no second error
+        except OSError:
+            os.write(fd, struct.pack("<iii", -1, -1, -1))
+
+
+def test_file_size_limit_while_a_large_copy_streams(impl, tmp_path):
+    # The writer fails part-way through members it writes while the caller
+    # is still copying them: the error reaches the caller, and the members
+    # written before the limit stay loadable.
+    assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
+    path = str(tmp_path / "full.npz")
+    pid, r = _fork(lambda fd: _child_disk_full_streamed(impl.name, path, fd))
+    os.waitpid(pid, 0)
+    values = _read_ints(r)
+    assert len(values) == 3, values
+    added, err, has_path = values
+    assert err == errno.EFBIG and has_path == 1
+    assert 3 <= added < 12
+    with np.load(path) as z:
+        assert z.files == [f"m{i:03d}" for i in range(3)]
+        for i, name in enumerate(z.files):
+            np.testing.assert_array_equal(z[name], np.full(3 << 18, i, "f4"))
+
+
+@pytest.mark.parametrize("queue_bytes", [1, 64 << 20])
+def test_large_copies_written_while_copied_keep_content(impl, tmp_path, queue_bytes):
+    # Sizes around the streaming threshold (2 MiB) and around the largest
+    # copy made with the GIL held (16 MiB); the source is overwritten as
+    # soon as add() returns.
+    rng = np.random.default_rng(9)
+    sizes = [(2 << 20) - 1, 2 << 20, (2 << 20) + 12_345, 5 << 20, (16 << 20) + 3, 100]
+    arrays = {f"m{i}": rng.integers(0, 256, n, dtype="u1") for i, n in enumerate(sizes)}
+    path = tmp_path / "s.npz"
+    with impl.NpzWriter(path, queue_bytes=queue_bytes) as w:
+        for name, a in arrays.items():
+            src = a.copy()
+            w.add(name, src)
+            src[:] = 0
+    assert_same(path, arrays)
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+
+
 def _relu_member(i):
     return np.maximum(np.random.default_rng(i).standard_normal(50_000), 0).astype("f4")
 

@@ -69,6 +69,7 @@ cdef enum:
     CHUNK = 1 << 20          # CRC each chunk just before writing it (L2-hot)
     COPY_CHUNK = 64 << 10    # copy, then CRC, this much at a time (L1/L2-hot)
     GIL_COPY = 16 << 20      # copies up to this size keep the GIL (see _add)
+    STREAM_MIN = 2 << 20     # stored copies this large are written while copied
     PROBE = 64 << 10         # deflate this much first to see if it pays
 
 cdef int64_t ZIP64_LIMIT = 0x7FFFFFFF
@@ -105,8 +106,11 @@ cdef struct job_t:
     int64_t cost             # bytes counted against the queue limit
     size_t cap               # bytes of the block after this struct
     size_t mapped            # the block's map length (0: from malloc)
+    bint own_copy            # data is this job's copy (the caller takes the CRC)
     bint crc_ready           # crc holds the CRC-32 of header + data
     uint32_t crc
+    bint streaming           # the caller is still copying data (guarded by mu)
+    size_t copied            # data bytes copied so far while streaming (mu)
     int zstate               # Z_PENDING / Z_BUSY / Z_DONE (compress=True)
     uint8_t* zbuf            # deflate output buffer (from the writer's cache)
     size_t zcap
@@ -135,6 +139,7 @@ cdef struct writer_t:
     fc_cond_t work           # signalled when a job is queued
     fc_cond_t progress       # signalled when a job is done
     fc_cond_t zdone          # signalled when a member is deflated
+    fc_cond_t copied         # signalled as a streaming copy progresses
     job_t* next_pending      # no member before it is still Z_PENDING
     int64_t ahead, ahead_bytes   # claimed members not yet written
     bint closing
@@ -517,10 +522,9 @@ cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
     if method == 8:
         crc = job.zcrc
         rc = fc_pwrite_all(w.fd, job.zbuf, zsize, start + local_len)
-    elif job.crc_ready:
+    elif job.own_copy:
+        rc = write_copied(w, job, start + local_len + job.header_len)
         crc = job.crc
-        rc = fc_pwrite_all(w.fd, job.data, job.data_len,
-                           start + local_len + job.header_len)
     else:
         # Data first, CRC of each chunk just before it is written (still in
         # cache); then the local header with the final CRC, plus the .npy
@@ -549,6 +553,26 @@ cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
         put32(entry + 16, crc)
         rc = append_entry(w, entry, entry_len)
     free(entry)
+    return rc
+
+
+cdef int write_copied(writer_t* w, job_t* job, int64_t pos) noexcept nogil:
+    # Writes a copied member's data, as much as the caller has copied so far
+    # at a time (a streaming copy), until all of it is written. The CRC is
+    # in job.crc once the copy is complete.
+    cdef size_t done = 0, avail
+    cdef bint more = True
+    cdef int rc = 0
+    while more and rc == 0:
+        fc_mutex_lock(&w.mu)
+        while job.streaming and job.copied == done:
+            fc_cond_wait(&w.copied, &w.mu)
+        more = job.streaming
+        avail = job.copied if more else job.data_len
+        fc_mutex_unlock(&w.mu)
+        if avail > done:
+            rc = fc_pwrite_all(w.fd, job.data + done, avail - done, pos + <int64_t>done)
+            done = avail
     return rc
 
 
@@ -685,6 +709,9 @@ cdef void writer_main(void* arg) noexcept nogil:
         # committed before it.
         rc = run_job(w, job) if err == 0 else 0
         fc_mutex_lock(&w.mu)
+        while job.streaming:
+            # Dropped or failed mid-copy: the caller still writes into it.
+            fc_cond_wait(&w.copied, &w.mu)
         give_zbuf(w, job)
         if rc and w.err == 0:
             w.err = rc
@@ -813,7 +840,10 @@ cdef bint try_room(writer_t* w, int64_t cost) noexcept nogil:
 
 cdef job_t* fill_job(writer_t* w, size_t extra, int64_t cost, const char* name,
                      size_t name_len, const char* header, size_t header_len,
-                     const char* src, size_t data_len, bint copy) noexcept nogil:
+                     const char* src, size_t data_len, bint copy,
+                     bint stream) noexcept nogil:
+    # `stream`: copy nothing yet; `stream_copy` copies after the job is
+    # queued, while the writer thread writes what is already copied.
     cdef job_t* job = pooled_job(w, extra) if copy else new_job(JOB_MEMBER, extra)
     cdef size_t done = 0, k
     cdef char* dst
@@ -830,7 +860,12 @@ cdef job_t* fill_job(writer_t* w, size_t extra, int64_t cost, const char* name,
         # Copy and CRC in small pieces: the CRC reads what was just copied
         # from cache, so the writer thread only writes.
         job.data = job.header + header_len
+        job.own_copy = True
         job.crc = libdeflate_crc32(0, job.header, header_len)
+        job.data_len = data_len
+        if stream:
+            job.streaming = True
+            return job
         dst = <char*>job.data
         while data_len > done:
             k = data_len - done
@@ -844,6 +879,32 @@ cdef job_t* fill_job(writer_t* w, size_t extra, int64_t cost, const char* name,
         job.data = src
     job.data_len = data_len
     return job
+
+
+cdef void stream_copy(writer_t* w, job_t* job, const char* src) noexcept nogil:
+    # Copies a queued job's data (fill_job with `stream`) and its CRC,
+    # publishing progress every CHUNK so that the writer thread writes
+    # behind the copy instead of after it.
+    cdef size_t done = 0, mark = 0, k, n = job.data_len
+    cdef char* dst = <char*>job.data
+    cdef uint32_t crc = job.crc
+    while done < n:
+        k = n - done
+        if k > COPY_CHUNK:
+            k = COPY_CHUNK
+        memcpy(dst + done, src + done, k)
+        crc = libdeflate_crc32(crc, dst + done, k)
+        done += k
+        if done - mark >= CHUNK or done == n:
+            mark = done
+            fc_mutex_lock(&w.mu)
+            job.copied = done
+            if done == n:
+                job.crc = crc
+                job.crc_ready = True
+                job.streaming = False
+            fc_cond_broadcast(&w.copied)
+            fc_mutex_unlock(&w.mu)
 
 
 cdef int stop_writer(writer_t* w) noexcept nogil:
@@ -886,6 +947,7 @@ cdef void free_writer(writer_t* w) noexcept nogil:
     fc_cond_destroy(&w.work)
     fc_cond_destroy(&w.progress)
     fc_cond_destroy(&w.zdone)
+    fc_cond_destroy(&w.copied)
     fc_mutex_destroy(&w.mu)
     free(w)
 
@@ -969,6 +1031,7 @@ cdef class NpzWriter:
         fc_cond_init(&w.work)
         fc_cond_init(&w.progress)
         fc_cond_init(&w.zdone)
+        fc_cond_init(&w.copied)
         w.fd = -1
         w.compress = self._compress
         w.durable = self._durable
@@ -1137,6 +1200,8 @@ cdef class NpzWriter:
         # get it back whenever another thread runs Python code, which would
         # cost far more than copying a few MiB with it held.
         cdef bint hold = do_copy and data_len <= GIL_COPY
+        # Large stored copies are queued first and written while copied.
+        cdef bint stream = do_copy and not self._compress and data_len >= STREAM_MIN
         self._names.add(name)
         self._members.append(name)
         if cost and not (hold and try_room(w, cost)):
@@ -1144,13 +1209,19 @@ cdef class NpzWriter:
                 wait_for_room(w, cost)
         if hold or not do_copy:
             job = fill_job(w, extra, cost, name_p, name_len, header_p, header_len,
-                           src, data_len, do_copy)
+                           src, data_len, do_copy, stream)
         else:
             with nogil:
                 job = fill_job(w, extra, cost, name_p, name_len, header_p, header_len,
-                               src, data_len, do_copy)
+                               src, data_len, do_copy, stream)
         if job != NULL:
             seq = submit(w, job)
+            if stream:
+                if hold:
+                    stream_copy(w, job, src)
+                else:
+                    with nogil:
+                        stream_copy(w, job, src)
             if not do_copy:
                 # The caller's buffer is read by the writer thread: wait.
                 with nogil:
