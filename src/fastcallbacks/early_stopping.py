@@ -5,7 +5,7 @@ import warnings
 import keras
 import numpy as np
 
-from . import _impl
+from . import _compat, _impl
 from ._reference.tracker import IMPROVED as _IMPROVED
 from ._reference.tracker import STOP as _STOP
 from ._weights import host_arrays
@@ -145,10 +145,9 @@ class EarlyStopping(PatienceAttributes, MonitorCallback):
 
     def on_train_begin(self, logs=None):
         # Allow instances to be re-used across `model.fit()` calls.
-        self._reset_monitor()
+        self._reset_monitor(keep_best=not _compat.EARLY_STOPPING_RESETS_BEST)
         self.wait = 0
         self.stopped_epoch = 0
-        self.best = None
         self.best_weights = None
         self.best_epoch = 0
         self.stop_reason = None

@@ -13,7 +13,7 @@ import numpy as np
 from keras.src import backend
 from keras.src.utils import file_utils
 
-from . import _ckptwriter, _impl, _roles
+from . import _ckptwriter, _compat, _impl, _roles
 from . import checkpoint as _ck
 from ._weights import host_arrays
 from .monitor_callback import MonitorCallback, _check_int, print_msg
@@ -109,7 +109,7 @@ class ModelCheckpoint(MonitorCallback):
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
         self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = None
+        self._last_batch_seen = _compat.CHECKPOINT_FIRST_LAST_BATCH
 
         if self.save_freq != "epoch" and not isinstance(self.save_freq, int):
             raise ValueError(
@@ -310,8 +310,8 @@ class ModelCheckpoint(MonitorCallback):
                 if os.path.isdir(filepath):
                     raise IsADirectoryError(filepath)
                 done = self._write(filepath, epoch, logs)
-                if done and self.verbose > 0:
-                    print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
+                if done:
+                    self._finished(epoch, filepath)
         except IsADirectoryError:  # h5py 3.x
             raise IOError(
                 "Please specify a non-directory filepath for "
@@ -522,8 +522,13 @@ class ModelCheckpoint(MonitorCallback):
                 self._report()
                 raise _background_error(error, filepath)
             if self.verbose > 0 and not self._pending_skip(filepath):
-                print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
+                self._finished(epoch, filepath)
         self._report()
+
+    def _finished(self, epoch, filepath):
+        """Keras's message after a save (3.13 and later)."""
+        if self.verbose > 0 and _compat.CHECKPOINT_FINISHED_MESSAGE:
+            print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 
     def _pending_skip(self, filepath):
         with self._lock:
@@ -560,5 +565,9 @@ def _background_error(error, filepath):
         )
         new.__cause__ = error
         return new
-    error.add_note(f"(raised by the background save to {filepath})")
+    note = f"(raised by the background save to {filepath})"
+    if hasattr(error, "add_note"):
+        error.add_note(note)
+    else:  # Python 3.10: no add_note; keep the note where 3.11 keeps it
+        error.__notes__ = [*getattr(error, "__notes__", ()), note]
     return error

@@ -290,11 +290,16 @@ class MonitorCallback(keras.callbacks.Callback):
             return current
         return self._ring.push_stat(current, self.smoothing)
 
-    def _reset_monitor(self):
+    def _reset_monitor(self, keep_best=False):
+        """Restarts the core for a new `fit()`; `keep_best` carries `best`
+        over, as Keras before 3.15 did."""
+        best = self._best
         self._tracker.reset()
         if self._ring is not None:
             self._ring.clear()
         self._best = None
+        if keep_best:
+            self.best = best
 
     @staticmethod
     def _is_finite(value):

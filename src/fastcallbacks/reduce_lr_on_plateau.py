@@ -5,6 +5,7 @@ import warnings
 import keras
 import numpy as np
 
+from . import _compat
 from ._reference.tracker import IMPROVED as _IMPROVED
 from ._reference.tracker import REDUCE as _REDUCE
 from ._weights import to_float
@@ -15,6 +16,12 @@ from .monitor_callback import (
     _check_count,
     print_msg,
 )
+
+
+def _per_optimizer(optimizer):
+    """Whether the learning rates are read and reduced per optimizer of
+    `optimizer.optimizers` (Keras 3.15 and later) or on `optimizer`."""
+    return _compat.REDUCE_LR_PER_OPTIMIZER and hasattr(optimizer, "optimizers")
 
 
 @keras.saving.register_keras_serializable(package="fastcallbacks")
@@ -164,9 +171,9 @@ class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
     # -- hooks -------------------------------------------------------------------
 
     def _reset(self):
-        """Resets wait counter, cooldown counter, and best value."""
-        self._reset_monitor()
-        self.best = None
+        """Resets wait counter, cooldown counter, and best value (the best
+        value only where Keras does, 3.15 and later)."""
+        self._reset_monitor(keep_best=not _compat.REDUCE_LR_RESETS_BEST)
         self.cooldown_counter = 0
         self.wait = 0
         self.stop_reason = None
@@ -212,7 +219,8 @@ class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
             self._set_monitor_op()
         logs = logs or {}
         optimizer = self.model.optimizer
-        if hasattr(optimizer, "optimizers"):
+        per_optimizer = _per_optimizer(optimizer)
+        if per_optimizer:
             for opt in optimizer.optimizers:
                 logs[f"learning_rate_{opt.name}"] = to_float(opt.learning_rate)
         else:
@@ -237,7 +245,7 @@ class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
             self._best = value
         elif action == _REDUCE:
             reduced = False
-            if hasattr(optimizer, "optimizers"):
+            if per_optimizer:
                 for opt in optimizer.optimizers:
                     if self._reduce_optimizer_lr(opt, epoch, f"{opt.name}"):
                         reduced = True

@@ -5,7 +5,10 @@ import math
 import keras
 import numpy as np
 
+from . import _compat
 from .monitor_callback import print_msg
+
+_RAISE_ERROR = _compat.TERMINATE_ON_NAN_RAISE_ERROR
 
 
 class TerminateOnNaN(keras.callbacks.Callback):
@@ -18,12 +21,15 @@ class TerminateOnNaN(keras.callbacks.Callback):
 
     Args:
         raise_error: If True, raise a `RuntimeError` instead of stopping
-            gracefully. Defaults to `False`.
+            gracefully. Defaults to `False`. Only with Keras 3.13 or later,
+            as in Keras: with an older Keras the class takes no arguments.
     """
 
-    def __init__(self, raise_error: bool = False):
-        super().__init__()
-        self.raise_error = raise_error
+    if _RAISE_ERROR:
+
+        def __init__(self, raise_error: bool = False):
+            super().__init__()
+            self.raise_error = raise_error
 
     def on_batch_end(self, batch, logs=None):
         """Checks the batch loss; stops (or raises) if it is NaN or inf."""
@@ -36,7 +42,7 @@ class TerminateOnNaN(keras.callbacks.Callback):
                 return
         elif not (np.isnan(loss) or np.isinf(loss)):
             return
-        if self.raise_error:
+        if _RAISE_ERROR and self.raise_error:
             raise RuntimeError(
                 f"NaN or Inf loss encountered at batch {batch}. "
                 f"Loss value: {loss}. Terminating training immediately."

@@ -128,7 +128,10 @@ def main():
         _, status = os.waitpid(pid, 0)
         killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
         problems, files, newest = check(directory) if started else (["never started"], 0, None)
-        temps = [n for d in ("tpl", "fixed") for n in os.listdir(os.path.join(directory, d))
+        # A child that died before its first save made no directories; its
+        # traceback is on stderr and the trial reports "never started".
+        subdirs = [os.path.join(directory, d) for d in ("tpl", "fixed")]
+        temps = [n for d in subdirs if os.path.isdir(d) for n in os.listdir(d)
                  if checkpoint.is_temp_name(n)]
         print(json.dumps({"trial": t, "mode": mode, "killed": killed, "delay": delay,
                           "files": files, "newest": newest, "temps": len(temps),

@@ -171,6 +171,26 @@ def test_best_and_counters_carry_over_between_fits(tmp_path):
     assert results["ours"] == (0.5, 1, 1, ["b1-1.weights.h5", "e1.weights.h5"])
 
 
+def test_first_batch_index_counts_like_keras(tmp_path):
+    """With steps_per_execution=2 the hook sees batches 1, 3, 5: Keras 3.14+
+    counts the first as 2 batches (`_last_batch_seen` starts as None), older
+    Keras as 1 (it starts as 0), and so saves at different batches."""
+    results = {}
+    for lib, cls in (("keras", KerasMC), ("ours", fastcallbacks.ModelCheckpoint)):
+        d = tmp_path / lib
+        cb = cls(str(d / "e{epoch}-b{batch}.weights.h5"), save_weights_only=True,
+                 save_freq=2)
+        cb.set_model(classifier(build=True))
+        for epoch in range(2):
+            cb.on_epoch_begin(epoch)
+            for batch in (1, 3, 5):
+                cb.on_train_batch_end(batch, {"loss": 1.0})
+        results[lib] = (cb._batches_seen_since_last_saving, cb._last_batch_seen,
+                        checkpoint_files(d)[0])
+    assert results["ours"] == results["keras"]
+    assert len(results["ours"][2]) >= 5
+
+
 def test_batch_level_save_best_only_does_not_crash(tmp_path):
     """Keras raises TypeError ('NoneType' object is not callable) at the
     second batch-level save with a monitor present in the batch logs; ours

@@ -169,6 +169,24 @@ def test_async_error_is_raised_later_and_previous_file_survives(tmp_path, monkey
     cb.on_train_end()  # the error was raised once
 
 
+def test_async_error_without_errno_is_raised_with_a_note(tmp_path, monkeypatch):
+    path = tmp_path / "last.weights.h5"
+    cb = fastcallbacks.ModelCheckpoint(str(path), save_weights_only=True, async_save=True)
+    cb.set_model(classifier(build=True))
+
+    def broken(tmp, layout, arrays):
+        raise RuntimeError("writer broke")
+
+    monkeypatch.setattr(_ckptwriter, "write_weights_h5", broken)
+    cb.on_epoch_begin(0)
+    cb.on_epoch_end(0, {"val_loss": 1.0})
+    with pytest.raises(RuntimeError, match="writer broke") as info:
+        cb.on_train_end()
+    # The error itself, with a note naming the file (Python 3.10 too).
+    assert info.value.__notes__ == [f"(raised by the background save to {path})"]
+    assert checkpoint_files(tmp_path)[0] == []
+
+
 # -- non-finite weights --------------------------------------------------------
 
 

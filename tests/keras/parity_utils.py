@@ -150,6 +150,44 @@ def call_both(theirs, ours, hook, *args):
     return logs_k, logs_o
 
 
+# -- arguments only some Keras versions take --------------------------------------
+
+
+def terminate_on_nan_kwargs(raise_error):
+    """TerminateOnNaN arguments for `raise_error`, as the installed Keras takes them.
+
+    Keras 3.13+ takes `raise_error`. An older Keras rejects it, with or without
+    a value: then this checks that ours raises the same TypeError, and returns
+    `{}` (the default, a graceful stop) for False and None for True (nothing
+    left to compare).
+    """
+    import keras
+    import pytest
+
+    import fastcallbacks
+    from fastcallbacks import _compat
+
+    if _compat.TERMINATE_ON_NAN_RAISE_ERROR:
+        return {"raise_error": raise_error}
+    with pytest.raises(TypeError) as k:
+        keras.callbacks.TerminateOnNaN(raise_error=raise_error)
+    with pytest.raises(TypeError) as o:
+        fastcallbacks.TerminateOnNaN(raise_error=raise_error)
+    assert str(o.value) == str(k.value)
+    assert "unexpected keyword argument 'raise_error'" in str(o.value)
+    return None if raise_error else {}
+
+
+def resets_best(name):
+    """Whether the installed Keras's `name` resets `best` in on_train_begin."""
+    from fastcallbacks import _compat
+
+    return {
+        "EarlyStopping": _compat.EARLY_STOPPING_RESETS_BEST,
+        "ReduceLROnPlateau": _compat.REDUCE_LR_RESETS_BEST,
+    }[name]
+
+
 # -- real training ----------------------------------------------------------------
 
 
