@@ -533,23 +533,26 @@ def test_sigkill_at_random_moments_leaves_exactly_committed_members(impl, tmp_pa
     assert len(set(outcomes)) >= 3, outcomes
 
 
-def _child_disk_full(impl_name, path, fd):
+def _child_disk_full(impl_name, path, fd, limit=400_000, n=100, size=10_000, commit=True):
+    # Adds `n` members of `size` float32 under a file-size limit; reports
+    # (members added, errno, whether the error names the path).
     import resource
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     impl = load_impl(impl_name)
     w = impl.NpzWriter(path)
-    committed = 0
+    added = 0
     try:
-        for i in range(100):
-            w.add(f"m{i:03d}", np.full(10_000, i, "f4"))
-            w.commit()
-            committed = i + 1
+        for i in range(n):
+            w.add(f"m{i:03d}", np.full(size, i, "f4"))
+            if commit:
+                w.commit()
+            added = i + 1
         w.close()
-        os.write(fd, struct.pack("<iii", committed, 0, 0))
+        os.write(fd, struct.pack("<iii", added, 0, 0))
     except OSError as e:
-        os.write(fd, struct.pack("<iii", committed, e.errno or 0, int(e.filename == path)))
+        os.write(fd, struct.pack("<iii", added, e.errno or 0, int(e.filename == path)))
         try:
             w.close()   # already reported: no second error
         except OSError:
@@ -573,35 +576,15 @@ def test_file_size_limit_reaches_the_caller_and_keeps_committed_members(impl, tm
             np.testing.assert_array_equal(z[name], np.full(10_000, i, "f4"))
 
 
-def _child_disk_full_streamed(impl_name, path, fd):
-    import resource
-
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (11 << 20, 11 << 20))
-    impl = load_impl(impl_name)
-    w = impl.NpzWriter(path)
-    added = 0
-    try:
-        for i in range(12):   # 3 MiB members, no commit: written while copied
-            w.add(f"m{i:03d}", np.full(3 << 18, i, "f4"))
-            added = i + 1
-        w.close()
-        os.write(fd, struct.pack("<iii", added, 0, 0))
-    except OSError as e:
-        os.write(fd, struct.pack("<iii", added, e.errno or 0, int(e.filename == path)))
-        try:
-            w.close()   # already reported: no second error
-        except OSError:
-            os.write(fd, struct.pack("<iii", -1, -1, -1))
-
-
 def test_file_size_limit_while_a_large_copy_streams(impl, tmp_path):
     # The writer fails part-way through members it writes while the caller
     # is still copying them: the error reaches the caller, and the members
     # written before the limit stay loadable.
     assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
     path = str(tmp_path / "full.npz")
-    pid, r = _fork(lambda fd: _child_disk_full_streamed(impl.name, path, fd))
+    # 3 MiB members, no commit: each is written while it is copied.
+    pid, r = _fork(lambda fd: _child_disk_full(impl.name, path, fd, limit=11 << 20, n=12,
+                                               size=3 << 18, commit=False))
     os.waitpid(pid, 0)
     values = _read_ints(r)
     assert len(values) == 3, values
