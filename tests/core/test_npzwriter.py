@@ -559,15 +559,22 @@ def _child_disk_full(impl_name, path, fd, limit=400_000, n=100, size=10_000, com
             os.write(fd, struct.pack("<iii", -1, -1, -1))
 
 
-def test_file_size_limit_reaches_the_caller_and_keeps_committed_members(impl, tmp_path):
+def _added_before_efbig(impl, path, **kwargs):
+    # Runs _child_disk_full in a child; checks that the caller got EFBIG
+    # naming the path and returns how many members add() took.
     assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
-    path = str(tmp_path / "full.npz")
-    pid, r = _fork(lambda fd: _child_disk_full(impl.name, path, fd))
+    pid, r = _fork(lambda fd: _child_disk_full(impl.name, path, fd, **kwargs))
     os.waitpid(pid, 0)
     values = _read_ints(r)
     assert len(values) == 3, values
-    committed, err, has_path = values
+    added, err, has_path = values
     assert err == errno.EFBIG and has_path == 1
+    return added
+
+
+def test_file_size_limit_reaches_the_caller_and_keeps_committed_members(impl, tmp_path):
+    path = str(tmp_path / "full.npz")
+    committed = _added_before_efbig(impl, path)
     assert 5 <= committed < 100
     with np.load(path) as z:
         assert len(z.files) >= committed
@@ -580,16 +587,9 @@ def test_file_size_limit_while_a_large_copy_streams(impl, tmp_path):
     # The writer fails part-way through members it writes while the caller
     # is still copying them: the error reaches the caller, and the members
     # written before the limit stay loadable.
-    assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
     path = str(tmp_path / "full.npz")
     # 3 MiB members, no commit: each is written while it is copied.
-    pid, r = _fork(lambda fd: _child_disk_full(impl.name, path, fd, limit=11 << 20, n=12,
-                                               size=3 << 18, commit=False))
-    os.waitpid(pid, 0)
-    values = _read_ints(r)
-    assert len(values) == 3, values
-    added, err, has_path = values
-    assert err == errno.EFBIG and has_path == 1
+    added = _added_before_efbig(impl, path, limit=11 << 20, n=12, size=3 << 18, commit=False)
     assert 3 <= added < 12
     with np.load(path) as z:
         assert z.files == [f"m{i:03d}" for i in range(3)]
