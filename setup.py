@@ -34,7 +34,6 @@ EXTRA_INCLUDES = {
 # "auto" (default: ISA-L on POSIX systems when `make` works, else libdeflate),
 # "isa-l" (fail without it) or "libdeflate". Windows builds use libdeflate.
 ISAL = "cyext/third_party/isa-l"
-ISAL_VERSION = "2.32.1"
 
 
 def _isal_targets():
@@ -93,13 +92,11 @@ class BuildExt(build_ext):
             if choice == "isa-l":
                 raise RuntimeError("FASTCALLBACKS_DEFLATE=isa-l, but ISA-L did not build "
                                    "(needs make and a C compiler; nasm for x86-64 kernels)")
-            ext.define_macros.append(("FC_DEFLATE_NAME", '"libdeflate 1.26"'))
             return
         lib, name = built
         ext.include_dirs.append(f"{ISAL}/include")
         ext.extra_objects.append(lib)
-        ext.define_macros += [("FC_DEFLATE_ISAL", "1"),
-                              ("FC_DEFLATE_NAME", f'"isa-l {ISAL_VERSION} ({name})"')]
+        ext.define_macros += [("FC_DEFLATE_ISAL", "1"), ("FC_ISAL_KERNELS", f'"{name}"')]
 
 
 if os.environ.get("FASTCALLBACKS_PURE_PYTHON") == "1":

@@ -16,13 +16,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#ifndef FC_DEFLATE_NAME
-#define FC_DEFLATE_NAME "libdeflate"
-#endif
-
 #ifdef FC_DEFLATE_ISAL
 
 #include "igzip_lib.h"
+#include "isal_api.h"
+
+/* FC_ISAL_KERNELS (from setup.py): which of ISA-L's code paths was built. */
+#ifndef FC_ISAL_KERNELS
+#define FC_ISAL_KERNELS "unknown"
+#endif
+#define FC_DEFLATE_NAME "isa-l " ISAL_VERSION_STR " (" FC_ISAL_KERNELS ")"
 
 typedef struct {
     struct isal_zstream s;
@@ -101,6 +104,8 @@ static size_t fc_deflate(fc_deflater *d, const void *src, size_t n, void *out, s
 #else  /* libdeflate */
 
 #include "libdeflate.h"
+
+#define FC_DEFLATE_NAME "libdeflate " LIBDEFLATE_VERSION_STRING
 
 typedef struct libdeflate_compressor fc_deflater;
 
