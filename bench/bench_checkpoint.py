@@ -38,6 +38,12 @@ _MEDIANS = {}
 _BATCH = (np.ones((8, 1000), "float32"), np.ones((8, 1000), "float32"))
 
 
+def _record(benchmark, key):
+    # No stats with --benchmark-disable (each function runs once, untimed).
+    if benchmark.stats is not None:
+        _MEDIANS[key] = benchmark.stats.stats.median
+
+
 def _train_step(model):
     model.train_on_batch(*_BATCH)
 
@@ -84,7 +90,7 @@ def bench_checkpoint_copy_floor(benchmark, sized_model, how):
     benchmark.pedantic(fn, setup=after_step if how == "memcpy_after_step" else None,
                        rounds=15, iterations=1, warmup_rounds=2)
     src.clear()
-    _MEDIANS[(size, ".weights.h5", how)] = benchmark.stats.stats.median
+    _record(benchmark, (size, ".weights.h5", how))
 
 
 @pytest.mark.parametrize("suffix", [".weights.h5", ".keras"])
@@ -130,7 +136,7 @@ def bench_checkpoint_stall(benchmark, sized_model, how, suffix, tmp_path):
         assert fastcallbacks.checkpoint.verify(path)
     if how == "async":
         assert cb._snapshots.allocations == 1  # reused buffers
-    _MEDIANS[(size, suffix, how)] = benchmark.stats.stats.median
+    _record(benchmark, (size, suffix, how))
 
 
 def bench_zz_checkpoint_ratios(benchmark):
