@@ -161,21 +161,29 @@ def terminate_on_nan_kwargs(raise_error):
     `{}` (the default, a graceful stop) for False and None for True (nothing
     left to compare).
     """
-    import keras
-    import pytest
-
-    import fastcallbacks
     from fastcallbacks import _compat
 
     if _compat.TERMINATE_ON_NAN_RAISE_ERROR:
         return {"raise_error": raise_error}
-    with pytest.raises(TypeError) as k:
-        keras.callbacks.TerminateOnNaN(raise_error=raise_error)
-    with pytest.raises(TypeError) as o:
-        fastcallbacks.TerminateOnNaN(raise_error=raise_error)
-    assert str(o.value) == str(k.value)
-    assert "unexpected keyword argument 'raise_error'" in str(o.value)
+    message = raises_like_keras(TypeError, "TerminateOnNaN", raise_error=raise_error)
+    assert "unexpected keyword argument 'raise_error'" in message
     return None if raise_error else {}
+
+
+def raises_like_keras(exc, name, **kwargs):
+    """Constructs `keras.callbacks.<name>(**kwargs)` and ours: both must raise
+    `exc` with the same message, which is returned."""
+    import keras
+    import pytest
+
+    import fastcallbacks
+
+    with pytest.raises(exc) as k:
+        getattr(keras.callbacks, name)(**kwargs)
+    with pytest.raises(exc) as o:
+        getattr(fastcallbacks, name)(**kwargs)
+    assert str(o.value) == str(k.value)
+    return str(o.value)
 
 
 def resets_best(name):
