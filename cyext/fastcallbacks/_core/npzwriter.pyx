@@ -838,6 +838,20 @@ cdef bint try_room(writer_t* w, int64_t cost) noexcept nogil:
     return ok
 
 
+cdef uint32_t copy_with_crc(char* dst, const char* src, size_t n, uint32_t crc) noexcept nogil:
+    # Copies in small pieces, each CRC'd right after it is copied (still in
+    # cache), so the writer thread only writes. Returns the continued CRC.
+    cdef size_t done = 0, k
+    while done < n:
+        k = n - done
+        if k > COPY_CHUNK:
+            k = COPY_CHUNK
+        memcpy(dst + done, src + done, k)
+        crc = libdeflate_crc32(crc, dst + done, k)
+        done += k
+    return crc
+
+
 cdef job_t* fill_job(writer_t* w, size_t extra, int64_t cost, const char* name,
                      size_t name_len, const char* header, size_t header_len,
                      const char* src, size_t data_len, bint copy,
@@ -845,8 +859,6 @@ cdef job_t* fill_job(writer_t* w, size_t extra, int64_t cost, const char* name,
     # `stream`: copy nothing yet; `stream_copy` copies after the job is
     # queued, while the writer thread writes what is already copied.
     cdef job_t* job = pooled_job(w, extra) if copy else new_job(JOB_MEMBER, extra)
-    cdef size_t done = 0, k
-    cdef char* dst
     if job == NULL:
         return NULL
     job.cost = cost
@@ -856,28 +868,20 @@ cdef job_t* fill_job(writer_t* w, size_t extra, int64_t cost, const char* name,
     job.header = job.name + name_len
     job.header_len = header_len
     memcpy(job.header, header, header_len)
+    job.data_len = data_len
     if copy:
         # Copy and CRC in small pieces: the CRC reads what was just copied
         # from cache, so the writer thread only writes.
         job.data = job.header + header_len
         job.own_copy = True
         job.crc = libdeflate_crc32(0, job.header, header_len)
-        job.data_len = data_len
         if stream:
             job.streaming = True
             return job
-        dst = <char*>job.data
-        while data_len > done:
-            k = data_len - done
-            if k > COPY_CHUNK:
-                k = COPY_CHUNK
-            memcpy(dst + done, src + done, k)
-            job.crc = libdeflate_crc32(job.crc, dst + done, k)
-            done += k
+        job.crc = copy_with_crc(<char*>job.data, src, data_len, job.crc)
         job.crc_ready = True
     else:
         job.data = src
-    job.data_len = data_len
     return job
 
 
@@ -885,26 +889,23 @@ cdef void stream_copy(writer_t* w, job_t* job, const char* src) noexcept nogil:
     # Copies a queued job's data (fill_job with `stream`) and its CRC,
     # publishing progress every CHUNK so that the writer thread writes
     # behind the copy instead of after it.
-    cdef size_t done = 0, mark = 0, k, n = job.data_len
+    cdef size_t done = 0, k, n = job.data_len
     cdef char* dst = <char*>job.data
     cdef uint32_t crc = job.crc
     while done < n:
         k = n - done
-        if k > COPY_CHUNK:
-            k = COPY_CHUNK
-        memcpy(dst + done, src + done, k)
-        crc = libdeflate_crc32(crc, dst + done, k)
+        if k > CHUNK:
+            k = CHUNK
+        crc = copy_with_crc(dst + done, src + done, k, crc)
         done += k
-        if done - mark >= CHUNK or done == n:
-            mark = done
-            fc_mutex_lock(&w.mu)
-            job.copied = done
-            if done == n:
-                job.crc = crc
-                job.crc_ready = True
-                job.streaming = False
-            fc_cond_broadcast(&w.copied)
-            fc_mutex_unlock(&w.mu)
+        fc_mutex_lock(&w.mu)
+        job.copied = done
+        if done == n:
+            job.crc = crc
+            job.crc_ready = True
+            job.streaming = False
+        fc_cond_broadcast(&w.copied)
+        fc_mutex_unlock(&w.mu)
 
 
 cdef int stop_writer(writer_t* w) noexcept nogil:
