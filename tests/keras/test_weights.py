@@ -1,0 +1,156 @@
+"""Host reads of Keras variables (`fastcallbacks._weights`): the batched
+TensorFlow read must return exactly what `variable.value` holds, under
+every scope Keras defines, and fall back cleanly where it cannot run."""
+
+import keras
+import numpy as np
+import pytest
+
+from fastcallbacks import _weights
+
+
+def _variables():
+    # Mixed dtypes and shapes, optimizer state included (int64 counter).
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(4), keras.layers.Dense(2)]
+    )
+    model.compile("adam", "mse")
+    model.fit(np.ones((8, 5)), np.zeros((8, 2)), epochs=1, verbose=0)
+    extra = [
+        keras.Variable(np.arange(6.0).reshape(2, 3), dtype="float64"),
+        keras.Variable(7, dtype="int32"),
+        keras.Variable(np.array([True, False])),
+        keras.Variable(np.float16(1.5), dtype="float16"),
+    ]
+    return list(model.weights) + list(model.optimizer.variables) + extra
+
+
+def _expected(variables):
+    return [np.array(v.value) for v in variables]
+
+
+def _same(got, expected):
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert isinstance(a, np.ndarray)
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Records what the batched read returned (None: it did not run)."""
+    calls = []
+    real = _weights._read_many
+
+    def read_many(values):
+        out = real(values)
+        calls.append(out)
+        return out
+
+    monkeypatch.setattr(_weights, "_read_many", read_many)
+    return calls
+
+
+@pytest.mark.keras
+def test_batched_read_matches_value(spy):
+    variables = _variables()
+    got = _weights.host_arrays(variables)
+    _same(got, _expected(variables))
+    if keras.backend.backend() == "tensorflow":
+        # The whole set sits on one device: one op read all of it, and
+        # each array shares its variable's memory, so none is writable.
+        assert len(spy) == 1 and spy[0] is not None
+        assert len(spy[0]) == len(variables)
+        assert not any(a.flags.writeable for a in got)
+    else:
+        assert spy == []
+
+
+@pytest.mark.keras
+def test_arrays_follow_assign():
+    variables = _variables()
+    before = _weights.host_arrays(variables)
+    before = [a.copy() for a in before]
+    variables[0].assign(variables[0].value + 1.0)
+    after = _weights.host_arrays(variables)
+    np.testing.assert_array_equal(after[0], before[0] + 1.0)
+    _same(after, _expected(variables))
+
+
+@pytest.mark.keras
+def test_per_variable_fallback_same_result(monkeypatch):
+    variables = _variables()
+    expected = _expected(variables)
+    monkeypatch.setattr(_weights, "_READ_MANY", False)
+    _same(_weights.host_arrays(variables), expected)
+    _same([_weights.host_array(v) for v in variables], expected)
+
+
+@pytest.mark.keras
+def test_batched_read_error_falls_back(monkeypatch):
+    # TensorFlow only (the CI backend): no other backend has the op.
+    from tensorflow.python.framework import errors
+
+    variables = _variables()
+    expected = _expected(variables)
+    _weights._read_many([variables[0].value])  # load the parts
+    context, execute = _weights._READ_MANY
+
+    class Execute:
+        def __init__(self, error):
+            self.error = error
+
+        def execute(self, *args, **kwargs):
+            raise self.error
+
+    # Any other error: this call falls back, the next one tries again.
+    monkeypatch.setattr(
+        _weights, "_READ_MANY",
+        (context, Execute(errors.InvalidArgumentError(None, None, "bad"))),
+    )
+    _same(_weights.host_arrays(variables), expected)
+    assert _weights._READ_MANY
+    # An op TensorFlow lacks: never tried again.
+    monkeypatch.setattr(
+        _weights, "_READ_MANY",
+        (context, Execute(errors.NotFoundError(None, None, "no such op"))),
+    )
+    _same(_weights.host_arrays(variables), expected)
+    assert _weights._READ_MANY is False
+
+
+@pytest.mark.keras
+def test_stateless_scope_values():
+    variables = _variables()[:3]
+    mapping = [(v, np.full(v.shape, 9.0, dtype=v.dtype)) for v in variables]
+    with keras.StatelessScope(state_mapping=mapping):
+        expected = _expected(variables)
+        got = _weights.host_arrays(variables)
+    _same(got, expected)
+    assert all((a == 9.0).all() for a in got)
+
+
+@pytest.mark.keras
+def test_autocast_scope_values():
+    from keras.src.backend.common.variables import AutocastScope
+
+    variables = _variables()[:2]
+    with AutocastScope("float16"):
+        expected = _expected(variables)
+        got = _weights.host_arrays(variables)
+    assert all(a.dtype == np.float16 for a in expected)
+    _same(got, expected)
+
+
+@pytest.mark.keras
+def test_overridden_value_property_is_used():
+    class Shifted(keras.Variable):
+        @property
+        def value(self):
+            return super().value + 1
+
+    v = Shifted(np.zeros(3, "float32"))
+    (got,) = _weights.host_arrays([v])
+    np.testing.assert_array_equal(got, np.ones(3, "float32"))
