@@ -154,3 +154,53 @@ def test_overridden_value_property_is_used():
     v = Shifted(np.zeros(3, "float32"))
     (got,) = _weights.host_arrays([v])
     np.testing.assert_array_equal(got, np.ones(3, "float32"))
+
+
+_TWO_DEVICES = r"""
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras, numpy as np
+from fastcallbacks import _weights
+calls = []
+real = _weights._read_many
+_weights._read_many = lambda values: calls.append(real(values)) or calls[-1]
+# Plain variables on two devices: one batched read per device.
+variables = []
+for device, base in (("/cpu:0", 0), ("/cpu:1", 10)):
+    with tf.device(device):
+        variables += [keras.Variable(np.full(3, base + i, "float32")) for i in range(3)]
+got = _weights.host_arrays(variables)
+assert [a.tolist() for a in got] == [[float(v)] * 3 for v in (0, 1, 2, 10, 11, 12)], got
+assert len(calls) == 2 and all(c is not None and len(c) == 3 for c in calls), calls
+# Mirrored variables keep their own read.
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile("adam", "mse")
+model.fit(np.ones((8, 4)), np.zeros((8, 3)), epochs=1, verbose=0)
+variables = list(model.weights) + list(model.optimizer.variables)
+assert "MirroredVariable" in {type(v.value).__name__ for v in variables}
+got = _weights.host_arrays(variables)
+for a, v in zip(got, variables):
+    b = v.numpy()
+    assert a.dtype == b.dtype and np.array_equal(a, b), v.path
+print("ok")
+"""
+
+
+@pytest.mark.keras
+def test_devices_and_mirrored_variables():
+    # Two logical CPUs must be set up before TensorFlow starts: a new process.
+    if keras.backend.backend() != "tensorflow":
+        pytest.fail("this test needs the TensorFlow backend (the CI backend)")
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _TWO_DEVICES], capture_output=True, text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")
