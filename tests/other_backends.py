@@ -87,4 +87,15 @@ with np.load(path) as z:
 want = feat.predict(x[:10], verbose=0)
 assert all(np.allclose(g, w, rtol=1e-6, atol=1e-6) for g, w in zip(got, want)), "activations differ"
 print("activation logger ok")
+# Host reads of variables (snapshots, checkpoints): exactly `variable.value`,
+# also inside a StatelessScope, for the weights and the optimizer state.
+from fastcallbacks._weights import host_arrays
+variables = list(m.weights) + list(m.optimizer.variables)
+value = lambda v: keras.ops.convert_to_numpy(v.value)
+same = lambda got: all(a.dtype == value(v).dtype and np.array_equal(a, value(v)) for a, v in zip(got, variables))
+assert same(host_arrays(variables)), "host_arrays differs from variable.value"
+with keras.StatelessScope(state_mapping=[(v, keras.ops.zeros(v.shape, v.dtype)) for v in m.weights]):
+    got = host_arrays(variables)
+    assert same(got) and not any(a.any() for a in got[:len(m.weights)]), "StatelessScope ignored"
+print("host arrays ok")
 print("ALL OK")

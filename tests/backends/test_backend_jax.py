@@ -27,5 +27,6 @@ def test_other_backends_script_passes_on_jax(impl):
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-3000:]
     assert f"backend jax impl {impl}" in p.stdout, out[-3000:]
-    for line in ("parity ok", "checkpoint ok .keras async", "activation logger ok", "ALL OK"):
+    for line in ("parity ok", "checkpoint ok .keras async", "activation logger ok", "host arrays ok",
+                 "ALL OK"):
         assert line in p.stdout, out[-3000:]
