@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import socket
+import threading
 import time
 import uuid
 
@@ -29,6 +30,9 @@ __all__ = ["verify", "latest_good", "remove_stale_temps", "SIDECAR_SUFFIX"]
 SIDECAR_SUFFIX = ".checksum.json"
 _FORMAT = "fastcallbacks-checksum-1"
 _CHUNK = 1 << 20
+# From this size the digest is taken on a second thread while the file is
+# fsynced (both release the GIL; a thread costs ~0.1 ms).
+_PARALLEL_DIGEST_MIN = 8 << 20
 _TMP_MARK = ".fctmp-"
 
 
@@ -201,31 +205,104 @@ def _sidecar_bytes(entries):
     return json.dumps({"format": _FORMAT, "entries": entries}).encode("utf-8")
 
 
-def commit(tmp, path, checksum=True):
+def commit(tmp, path, checksum=True, delete=None):
     """Moves the complete file `tmp` to `path` atomically, with its sidecar.
 
     `tmp` must be in the directory of `path` and already flushed. The file
     is fsynced here. Returns the sidecar entry (or None without checksum).
+
+    `delete`, a callable taking a path: where a large file that `path`
+    held goes to be deleted (e.g. a background thread). File systems free
+    a file's blocks inside the `os.replace` that drops its last name
+    (~30 ms for 120 MB on ext4 here); with `delete` the old file first
+    gets a second, temporary name, so the replace only drops a name.
     """
     path = os.fspath(path)
     directory = os.path.dirname(path)
-    fsync_path(tmp)
-    if not checksum:
-        os.replace(tmp, path)
+    displaced = []
+    try:
+        if not checksum:
+            fsync_path(tmp)
+            _replace(tmp, path, delete, displaced)
+            fsync_dir(directory)
+            return None
+        size, digest = _fsync_and_digest(tmp)
+        entry = {"size": size, "sha256": digest, "time_ns": time.time_ns()}
+        previous = _read_sidecar(path) or []
+        # Step 1: the sidecar accepts the new file and the one it replaces.
+        _write_atomic(sidecar_path(path), _sidecar_bytes([entry] + previous[:1]))
+        # Step 2: the file itself.
+        _replace(tmp, path, delete, displaced)
         fsync_dir(directory)
+        # Step 3: only the new digest.
+        _write_atomic(sidecar_path(path), _sidecar_bytes([entry]))
+        fsync_dir(directory)
+        return entry
+    finally:
+        # Handed over last: freeing the blocks holds the file system's
+        # journal, which the fsyncs above would otherwise wait for.
+        for name in displaced:
+            delete(name)
+
+
+# Files from this size are handed to `commit`'s `delete` when replaced.
+_DEFER_DELETE_MIN = 8 << 20
+
+
+def _replace(tmp, path, delete, displaced):
+    name = _second_name(path) if delete is not None else None
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        if name is not None:
+            _remove_quietly(name)
+        raise
+    if name is not None:
+        displaced.append(name)
+
+
+def _second_name(path):
+    """Hard-links a large file at `path` to a temporary name (a leftover is
+    removed by `remove_stale_temps`) and returns that name; None for a
+    small or missing file, or where hard links are not supported."""
+    try:
+        if os.stat(path).st_size < _DEFER_DELETE_MIN:
+            return None
+    except OSError:
         return None
-    size, digest = file_digest(tmp)
-    entry = {"size": size, "sha256": digest, "time_ns": time.time_ns()}
-    previous = _read_sidecar(path) or []
-    # Step 1: the sidecar accepts the new file and the one it replaces.
-    _write_atomic(sidecar_path(path), _sidecar_bytes([entry] + previous[:1]))
-    # Step 2: the file itself.
-    os.replace(tmp, path)
-    fsync_dir(directory)
-    # Step 3: only the new digest.
-    _write_atomic(sidecar_path(path), _sidecar_bytes([entry]))
-    fsync_dir(directory)
-    return entry
+    name = temp_path(path, ".old")
+    try:
+        os.link(path, name)
+    except (OSError, AttributeError, NotImplementedError):
+        return None
+    return name
+
+
+def _fsync_and_digest(path):
+    """fsync `path` and return `file_digest(path)`. For a large file the
+    digest reads it (from the page cache) on a second thread while the
+    disk writes it: the save then costs the longer of the two, not both."""
+    if os.path.getsize(path) < _PARALLEL_DIGEST_MIN:
+        fsync_path(path)
+        return file_digest(path)
+    result = []
+
+    def digest():
+        try:
+            result.append((True, file_digest(path)))
+        except BaseException as e:  # handed to the caller below
+            result.append((False, e))
+
+    thread = threading.Thread(target=digest, name="fastcallbacks-digest", daemon=True)
+    thread.start()
+    try:
+        fsync_path(path)
+    finally:
+        thread.join()
+    ok, value = result[0]
+    if not ok:
+        raise value
+    return value
 
 
 def remove_checkpoint(path):

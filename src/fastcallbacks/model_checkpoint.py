@@ -167,6 +167,7 @@ class ModelCheckpoint(MonitorCallback):
         self._future = None
         self._inflight = None  # (filepath, epoch) of the background save
         self._snapshots = None
+        self._deleter = None  # deletes replaced files (synchronous saves)
         self._lock = threading.Lock()
         self._events = []  # (kind, text) reported by the writer thread
 
@@ -174,8 +175,8 @@ class ModelCheckpoint(MonitorCallback):
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        for name in ("_layout", "_executor", "_future", "_inflight",
-                     "_snapshots", "_lock", "_events", "on_train_batch_end"):
+        for name in ("_layout", "_executor", "_future", "_inflight", "_snapshots",
+                     "_deleter", "_lock", "_events", "on_train_batch_end"):
             state.pop(name, None)
         return state
 
@@ -241,6 +242,15 @@ class ModelCheckpoint(MonitorCallback):
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+
+    def _delete_later(self, path):
+        """Deletes a replaced checkpoint (by its temporary second name) on
+        a background thread; `flush` and `on_train_end` wait for it."""
+        if self._deleter is None:
+            self._deleter = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="fastcallbacks-delete"
+            )
+        self._deleter.submit(_ck._remove_quietly, path)
 
     # -- Keras's helpers, unchanged ----------------------------------------------
 
@@ -412,7 +422,10 @@ class ModelCheckpoint(MonitorCallback):
                 _ckptwriter.write_weights_h5(tmp, layout, arrays)
             else:
                 _ckptwriter.write_keras(tmp, layout, arrays, *config)
-            _ck.commit(tmp, filepath, self.checksum)
+            # A synchronous save leaves deleting the file it replaces to a
+            # background thread; the writer thread deletes it itself.
+            _ck.commit(tmp, filepath, self.checksum,
+                       delete=None if deferred else self._delete_later)
         except BaseException:
             _ck._remove_quietly(tmp)
             raise
@@ -460,7 +473,7 @@ class ModelCheckpoint(MonitorCallback):
         tmp = _ck.temp_path(filepath, suffix)
         try:
             self._keras_save_to(model, tmp)
-            _ck.commit(tmp, filepath, self.checksum)
+            _ck.commit(tmp, filepath, self.checksum, delete=self._delete_later)
         except BaseException:
             _ck._remove_quietly(tmp)
             raise
@@ -507,6 +520,9 @@ class ModelCheckpoint(MonitorCallback):
         future = self._future
         if future is not None:
             concurrent.futures.wait([future])
+        if self._deleter is not None:
+            self._deleter.shutdown(wait=True)
+            self._deleter = None
         self._poll()
 
     def _poll(self):

@@ -3,6 +3,7 @@ asynchronous saves, non-finite skipping, checksums, role gating."""
 
 import concurrent.futures
 import errno
+import hashlib
 import os
 import threading
 
@@ -277,6 +278,134 @@ def test_sidecar_accepts_old_and_new_during_a_replacement(tmp_path):
     assert checkpoint.verify(path)
     os.replace(tmp, path)
     assert checkpoint.verify(path)
+
+
+def _commit_bytes(path, content, **kwargs):
+    tmp = checkpoint.temp_path(path)
+    with open(tmp, "wb") as f:
+        f.write(content)
+    return checkpoint.commit(tmp, path, **kwargs)
+
+
+@pytest.mark.parametrize("checksum", [True, False])
+def test_commit_hands_the_replaced_file_to_delete_under_a_second_name(
+        tmp_path, monkeypatch, checksum):
+    monkeypatch.setattr(checkpoint, "_DEFER_DELETE_MIN", 4)
+    path = tmp_path / "f.bin"
+    handed = []
+
+    def delete(name):
+        # Called last: the new file and its sidecar are complete by now.
+        assert path.read_bytes() == b"new content"
+        assert not checksum or checkpoint.verify(path)
+        with open(name, "rb") as f:
+            handed.append((name, f.read()))
+
+    _commit_bytes(path, b"old content", checksum=checksum, delete=delete)
+    assert handed == []  # nothing was replaced
+    _commit_bytes(path, b"new content", checksum=checksum, delete=delete)
+    (name, content), = handed
+    assert content == b"old content"  # the old file, by its second name
+    assert os.path.dirname(name) == str(tmp_path)
+    assert checkpoint.is_temp_name(os.path.basename(name))
+    os.remove(name)
+    # Below the size limit, or without `delete`, the replace deletes it.
+    monkeypatch.setattr(checkpoint, "_DEFER_DELETE_MIN", 1 << 20)
+    _commit_bytes(path, b"newer", checksum=checksum, delete=delete)
+    _commit_bytes(path, b"newest", checksum=checksum)
+    assert len(handed) == 1
+    assert sorted(os.listdir(tmp_path)) == (
+        ["f.bin", "f.bin" + checkpoint.SIDECAR_SUFFIX] if checksum else ["f.bin"])
+
+
+def test_commit_without_hard_links_replaces_in_place(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint, "_DEFER_DELETE_MIN", 0)
+    path = tmp_path / "f.bin"
+    _commit_bytes(path, b"old")
+
+    def no_link(src, dst):
+        raise OSError(errno.EPERM, "hard links not supported")
+
+    monkeypatch.setattr(os, "link", no_link)
+    handed = []
+    _commit_bytes(path, b"new", delete=handed.append)
+    assert handed == [] and path.read_bytes() == b"new" and checkpoint.verify(path)
+    assert len(os.listdir(tmp_path)) == 2
+
+
+def test_commit_failed_replace_keeps_the_old_file_and_no_second_name(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint, "_DEFER_DELETE_MIN", 0)
+    path = tmp_path / "f.bin"
+    _commit_bytes(path, b"old")
+    real_replace = os.replace
+
+    def failing_replace(src, dst):
+        if os.path.basename(str(dst)) == "f.bin":
+            raise OSError(errno.EIO, "replace failed")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    handed = []
+    tmp = checkpoint.temp_path(path)
+    with open(tmp, "wb") as f:
+        f.write(b"new")
+    with pytest.raises(OSError, match="replace failed"):
+        checkpoint.commit(tmp, path, delete=handed.append)
+    os.remove(tmp)
+    assert handed == [] and path.read_bytes() == b"old" and checkpoint.verify(path)
+    assert sorted(os.listdir(tmp_path)) == ["f.bin", "f.bin" + checkpoint.SIDECAR_SUFFIX]
+
+
+def test_digest_during_fsync_matches_and_passes_errors_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint, "_PARALLEL_DIGEST_MIN", 0)
+    path = tmp_path / "f.bin"
+    data = np.random.default_rng(0).bytes(3 << 20)
+    path.write_bytes(data)
+    assert checkpoint._fsync_and_digest(str(path)) == checkpoint.file_digest(str(path))
+    assert checkpoint._fsync_and_digest(str(path))[1] == hashlib.sha256(data).hexdigest()
+
+    def broken_digest(p):
+        raise OSError(errno.EIO, "read failed")
+
+    with monkeypatch.context() as m:
+        m.setattr(checkpoint, "file_digest", broken_digest)
+        with pytest.raises(OSError, match="read failed"):
+            checkpoint._fsync_and_digest(str(path))
+
+    def broken_fsync(p):
+        raise OSError(errno.ENOSPC, "no space")
+
+    with monkeypatch.context() as m:
+        m.setattr(checkpoint, "fsync_path", broken_fsync)
+        with pytest.raises(OSError, match="no space"):
+            checkpoint._fsync_and_digest(str(path))
+
+
+@pytest.mark.parametrize("template", ["w.weights.h5", "m.keras", "legacy.h5"])
+def test_sync_saves_delete_replaced_files_in_the_background(
+        tmp_path, monkeypatch, template):
+    monkeypatch.setattr(checkpoint, "_DEFER_DELETE_MIN", 0)
+    removed = []
+    real_remove = checkpoint._remove_quietly
+
+    def remove(name):
+        removed.append((threading.current_thread().name, os.path.basename(name)))
+        real_remove(name)
+
+    monkeypatch.setattr(checkpoint, "_remove_quietly", remove)
+    cb = fastcallbacks.ModelCheckpoint(
+        str(tmp_path / template), save_weights_only=template.endswith(".weights.h5"))
+    _epochs(cb, classifier(build=True), [0.5, 0.4, 0.3])
+    # Two replacements, each deleted by its second name on the deleter
+    # thread; nothing is left once training has ended.
+    second = [r for r in removed if r[1].endswith(".old")]
+    assert len(second) == 2, removed
+    assert all(t.startswith("fastcallbacks-delete") for t, _ in second), removed
+    assert checkpoint_files(tmp_path)[0] == [template]
+    assert sorted(os.listdir(tmp_path)) == [template, template + checkpoint.SIDECAR_SUFFIX]
+    assert checkpoint.verify(tmp_path / template)
+    assert cb._deleter is None
 
 
 # -- roles ---------------------------------------------------------------------
