@@ -590,7 +590,10 @@ def test_file_size_limit_while_a_large_copy_streams(impl, tmp_path):
     path = str(tmp_path / "full.npz")
     # 3 MiB members, no commit: each is written while it is copied.
     added = _added_before_efbig(impl, path, limit=11 << 20, n=12, size=3 << 18, commit=False)
-    assert 3 <= added < 12
+    # The error reaches the caller at a later add(), or at close() when the
+    # caller got every add() in before the writer hit the limit (a busy
+    # machine: seen once in a full run).
+    assert 3 <= added <= 12
     with np.load(path) as z:
         assert z.files == [f"m{i:03d}" for i in range(3)]
         for i, name in enumerate(z.files):
