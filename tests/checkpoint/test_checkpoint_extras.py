@@ -365,21 +365,16 @@ def test_digest_during_fsync_matches_and_passes_errors_on(tmp_path, monkeypatch)
     assert checkpoint._fsync_and_digest(str(path)) == checkpoint.file_digest(str(path))
     assert checkpoint._fsync_and_digest(str(path))[1] == hashlib.sha256(data).hexdigest()
 
-    def broken_digest(p):
-        raise OSError(errno.EIO, "read failed")
+    # An error on either thread reaches the caller.
+    for name, error in (("file_digest", OSError(errno.EIO, "read failed")),
+                        ("fsync_path", OSError(errno.ENOSPC, "no space"))):
+        def broken(p, error=error):
+            raise error
 
-    with monkeypatch.context() as m:
-        m.setattr(checkpoint, "file_digest", broken_digest)
-        with pytest.raises(OSError, match="read failed"):
-            checkpoint._fsync_and_digest(str(path))
-
-    def broken_fsync(p):
-        raise OSError(errno.ENOSPC, "no space")
-
-    with monkeypatch.context() as m:
-        m.setattr(checkpoint, "fsync_path", broken_fsync)
-        with pytest.raises(OSError, match="no space"):
-            checkpoint._fsync_and_digest(str(path))
+        with monkeypatch.context() as m:
+            m.setattr(checkpoint, name, broken)
+            with pytest.raises(OSError, match=error.strerror):
+                checkpoint._fsync_and_digest(str(path))
 
 
 @pytest.mark.parametrize("template", ["w.weights.h5", "m.keras", "legacy.h5"])
