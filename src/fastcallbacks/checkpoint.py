@@ -205,7 +205,7 @@ def _sidecar_bytes(entries):
     return json.dumps({"format": _FORMAT, "entries": entries}).encode("utf-8")
 
 
-def commit(tmp, path, checksum=True, delete=None):
+def commit(tmp, path, checksum=True, delete=None, digest=None):
     """Moves the complete file `tmp` to `path` atomically, with its sidecar.
 
     `tmp` must be in the directory of `path` and already flushed. The file
@@ -216,18 +216,36 @@ def commit(tmp, path, checksum=True, delete=None):
     a file's blocks inside the `os.replace` that drops its last name
     (~30 ms for 120 MB on ext4 here); with `delete` the old file first
     gets a second, temporary name, so the replace only drops a name.
+
+    `digest`, a callable returning `(size, sha256 hex)` of `tmp` (or None):
+    a digest already being taken (see `_ckptwriter.write_weights_h5`),
+    collected after the fsync instead of reading the file again.
     """
     path = os.fspath(path)
     directory = os.path.dirname(path)
     displaced = []
     try:
         if not checksum:
+            if digest is not None:
+                digest()
             fsync_path(tmp)
             _replace(tmp, path, delete, displaced)
             fsync_dir(directory)
             return None
-        size, digest = _fsync_and_digest(tmp)
-        entry = {"size": size, "sha256": digest, "time_ns": time.time_ns()}
+        if digest is None:
+            size, sha = _fsync_and_digest(tmp)
+        else:
+            try:
+                fsync_path(tmp)
+            except BaseException:
+                try:
+                    digest()  # wait for it: it reads the file
+                except BaseException:
+                    pass  # the fsync error is the one to report
+                raise
+            value = digest()
+            size, sha = value if value is not None else file_digest(tmp)
+        entry = {"size": size, "sha256": sha, "time_ns": time.time_ns()}
         previous = _read_sidecar(path) or []
         # Step 1: the sidecar accepts the new file and the one it replaces.
         _write_atomic(sidecar_path(path), _sidecar_bytes([entry] + previous[:1]))

@@ -418,13 +418,16 @@ class ModelCheckpoint(MonitorCallback):
         suffix = ".keras" if config is not None else ".weights.h5"
         tmp = _ck.temp_path(filepath, suffix)
         try:
+            digest = None
             if config is None:
-                _ckptwriter.write_weights_h5(tmp, layout, arrays)
+                # The checksum is taken while the file is written.
+                digest = _ckptwriter.write_weights_h5(
+                    tmp, layout, arrays, digest=self.checksum)
             else:
                 _ckptwriter.write_keras(tmp, layout, arrays, *config)
             # A synchronous save leaves deleting the file it replaces to a
             # background thread; the writer thread deletes it itself.
-            _ck.commit(tmp, filepath, self.checksum,
+            _ck.commit(tmp, filepath, self.checksum, digest=digest,
                        delete=None if deferred else self._delete_later)
         except BaseException:
             _ck._remove_quietly(tmp)

@@ -112,10 +112,10 @@ def test_async_second_save_waits_for_the_first(tmp_path, monkeypatch):
     entered = threading.Event()
     real = _ckptwriter.write_weights_h5
 
-    def slow(path, layout, arrays):
+    def slow(path, layout, arrays, **kwargs):
         entered.set()
         assert release.wait(20)
-        real(path, layout, arrays)
+        return real(path, layout, arrays, **kwargs)
 
     monkeypatch.setattr(_ckptwriter, "write_weights_h5", slow)
     cb = fastcallbacks.ModelCheckpoint(
@@ -148,7 +148,7 @@ def test_async_error_is_raised_later_and_previous_file_survives(tmp_path, monkey
     cb.flush()
     good = path.read_bytes()
 
-    def full_disk(tmp, layout, arrays):
+    def full_disk(tmp, layout, arrays, **kwargs):
         with open(tmp, "wb") as f:
             f.write(b"\0" * 1000)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -175,7 +175,7 @@ def test_async_error_without_errno_is_raised_with_a_note(tmp_path, monkeypatch):
     cb = fastcallbacks.ModelCheckpoint(str(path), save_weights_only=True, async_save=True)
     cb.set_model(classifier(build=True))
 
-    def broken(tmp, layout, arrays):
+    def broken(tmp, layout, arrays, **kwargs):
         raise RuntimeError("writer broke")
 
     monkeypatch.setattr(_ckptwriter, "write_weights_h5", broken)
@@ -375,6 +375,80 @@ def test_digest_during_fsync_matches_and_passes_errors_on(tmp_path, monkeypatch)
             m.setattr(checkpoint, name, broken)
             with pytest.raises(OSError, match=error.strerror):
                 checkpoint._fsync_and_digest(str(path))
+
+
+def _layout_and_arrays(features):
+    model = classifier(features=features, build=True)
+    model.fit(np.ones((4, features)), np.ones((4, 1)), epochs=1, verbose=0)
+    layout = _ckptwriter.record_layout(model, with_assets=False)
+    return layout, [np.asarray(v.value) for v in layout.variables]
+
+
+@pytest.mark.parametrize("features", [4, 3000])
+def test_weights_h5_digest_taken_while_writing_is_the_files(tmp_path, features):
+    # features=3000: kernels large enough to be written raw (around HDF5's
+    # own bytes); features=4: nothing raw, so no digest is offered.
+    layout, arrays = _layout_and_arrays(features)
+    path = str(tmp_path / "w.weights.h5")
+    pending = _ckptwriter.write_weights_h5(path, layout, arrays, digest=True)
+    if features == 4:
+        assert pending is None
+        return
+    assert pending() == checkpoint.file_digest(path)
+    # The layout it assumed does not hold (a region past the end): None,
+    # and commit then hashes the file.
+    bad = _ckptwriter._LayoutDigest.start(path, [(os.path.getsize(path) - 4, arrays[0])])
+    assert bad() is None
+    entry = checkpoint.commit(path, str(tmp_path / "final.weights.h5"), digest=bad)
+    assert (entry["size"], entry["sha256"]) == checkpoint.file_digest(
+        str(tmp_path / "final.weights.h5"))
+    assert checkpoint.verify(tmp_path / "final.weights.h5")
+
+
+def test_weights_h5_digest_errors_reach_the_caller(tmp_path, monkeypatch):
+    layout, arrays = _layout_and_arrays(3000)
+    path = str(tmp_path / "w.weights.h5")
+    started = []
+    real_start = _ckptwriter._LayoutDigest.start
+
+    def start(p, raw):
+        started.append(real_start(p, raw))
+        return started[-1]
+
+    monkeypatch.setattr(_ckptwriter._LayoutDigest, "start", start)
+
+    def full(fd, data, offset):
+        raise OSError(errno.ENOSPC, "no space")
+
+    with monkeypatch.context() as m:
+        m.setattr(_ckptwriter, "_pwrite", full)
+        with pytest.raises(OSError, match="no space"):
+            _ckptwriter.write_weights_h5(path, layout, arrays, digest=True)
+    # The digest thread had finished before the error left the writer.
+    assert len(started) == 1 and not started[0]._thread.is_alive()
+    os.remove(path)
+    # The digest thread failing: the error comes out of commit.
+    pending = _ckptwriter.write_weights_h5(path, layout, arrays, digest=True)
+    pending.join()
+    pending._result = (False, OSError(errno.EIO, "read failed"))
+    with pytest.raises(OSError, match="read failed"):
+        checkpoint.commit(path, str(tmp_path / "final.weights.h5"), digest=pending)
+    assert not os.path.exists(tmp_path / "final.weights.h5")
+    # The fsync failing: its error is reported, after the digest finished.
+    calls = []
+
+    def digest():
+        calls.append(1)
+        raise OSError(errno.EIO, "read failed")
+
+    def no_space(p):
+        raise OSError(errno.ENOSPC, "no space")
+
+    with monkeypatch.context() as m:
+        m.setattr(checkpoint, "fsync_path", no_space)
+        with pytest.raises(OSError, match="no space"):
+            checkpoint.commit(path, str(tmp_path / "final.weights.h5"), digest=digest)
+    assert calls == [1] and not os.path.exists(tmp_path / "final.weights.h5")
 
 
 @pytest.mark.parametrize("template", ["w.weights.h5", "m.keras", "legacy.h5"])
