@@ -246,11 +246,14 @@ class ModelCheckpoint(MonitorCallback):
     def _delete_later(self, path):
         """Deletes a replaced checkpoint (by its temporary second name) on
         a background thread; `flush` and `on_train_end` wait for it."""
-        if self._deleter is None:
-            self._deleter = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="fastcallbacks-delete"
-            )
-        self._deleter.submit(_ck._remove_quietly, path)
+        try:
+            if self._deleter is None:
+                self._deleter = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix="fastcallbacks-delete"
+                )
+            self._deleter.submit(_ck._remove_quietly, path)
+        except RuntimeError:  # no new threads (interpreter shutting down)
+            _ck._remove_quietly(path)
 
     # -- Keras's helpers, unchanged ----------------------------------------------
 

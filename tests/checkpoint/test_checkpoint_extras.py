@@ -477,6 +477,23 @@ def test_sync_saves_delete_replaced_files_in_the_background(
     assert cb._deleter is None
 
 
+def test_delete_later_deletes_inline_when_no_thread_can_start(tmp_path, monkeypatch):
+    cb = fastcallbacks.ModelCheckpoint(str(tmp_path / "w.weights.h5"))
+
+    class Refusing:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def submit(self, *args):
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", Refusing)
+    victim = tmp_path / ".w.weights.h5.fctmp-x.old"
+    victim.write_bytes(b"old")
+    cb._delete_later(str(victim))
+    assert not victim.exists()
+
+
 # -- roles ---------------------------------------------------------------------
 
 
