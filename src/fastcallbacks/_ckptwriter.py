@@ -20,10 +20,8 @@ callback falls back to Keras's saver.
 """
 
 import errno
-import hashlib
 import os
 import sys
-import threading
 import zipfile
 
 import numpy as np
@@ -306,11 +304,12 @@ def write_weights_h5(path, layout, arrays, digest=False):
     """Writes `arrays` (aligned with `layout.variables`) to `path` in the
     `.weights.h5` layout. The file is closed, not yet fsynced.
 
-    With `digest=True`, returns a callable giving `(size, sha256 hex)` of
-    the file, or None (then hash the file itself). The digest is taken on
-    a second thread from the arrays in memory and HDF5's own bytes between
-    them, while the arrays are written and, if the caller fsyncs before
-    calling it, while the file is fsynced.
+    With `digest=True`, returns a `checkpoint._Background` giving
+    `(size, sha256 hex)` of the file or None (then hash the file itself),
+    or None when no array is written raw. The digest is taken on a second
+    thread from the arrays in memory and HDF5's own bytes between them,
+    while the arrays are written and, if the caller fsyncs before calling
+    it, while the file is fsynced.
     """
     h5py = _h5py()
     raw = []
@@ -341,7 +340,7 @@ def write_weights_h5(path, layout, arrays, digest=False):
                 ds.attrs["dtype"] = "bfloat16"
             else:
                 g[key] = a
-    pending = _LayoutDigest.start(path, raw) if digest and raw else None
+    pending = _ck._Background(_ck._file_digest_with, path, raw) if digest and raw else None
     if raw:
         fd = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
         try:
@@ -357,65 +356,6 @@ def write_weights_h5(path, layout, arrays, digest=False):
         finally:
             os.close(fd)
     return pending
-
-
-class _LayoutDigest:
-    """SHA-256 of a file whose `raw` regions ((offset, array), disjoint)
-    are being written from those arrays: the arrays are hashed from memory
-    and the rest read from the file, in file order, on a daemon thread."""
-
-    @classmethod
-    def start(cls, path, raw):
-        self = cls()
-        self._result = None
-        self._thread = threading.Thread(
-            target=self._run, args=(path, sorted(raw, key=lambda r: r[0])),
-            name="fastcallbacks-digest", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self, path, raw):
-        try:
-            self._result = (True, self._digest(path, raw))
-        except BaseException as e:  # handed to the caller by __call__
-            self._result = (False, e)
-
-    @staticmethod
-    def _digest(path, raw):
-        h = hashlib.sha256()
-        with open(path, "rb", buffering=0) as f:
-            size = os.fstat(f.fileno()).st_size
-            pos = 0
-            for offset, a in raw:
-                if offset < pos or offset + a.nbytes > size:
-                    return None  # not the layout this assumes: hash the file
-                _hash_file_range(h, f, pos, offset)
-                view = memoryview(a).cast("B")
-                for i in range(0, len(view), _ck._CHUNK):
-                    h.update(view[i : i + _ck._CHUNK])
-                pos = offset + a.nbytes
-            _hash_file_range(h, f, pos, size)
-        return size, h.hexdigest()
-
-    def join(self):
-        self._thread.join()
-
-    def __call__(self):
-        self._thread.join()
-        ok, value = self._result
-        if not ok:
-            raise value
-        return value
-
-
-def _hash_file_range(h, f, start, stop):
-    f.seek(start)
-    while start < stop:
-        chunk = f.read(min(_ck._CHUNK, stop - start))
-        if not chunk:
-            raise OSError(errno.EIO, "file shorter than its layout", f.name)
-        h.update(chunk)
-        start += len(chunk)
 
 
 def write_keras(path, layout, arrays, config_json, metadata_json):

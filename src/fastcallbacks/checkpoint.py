@@ -16,6 +16,7 @@ matches, so `verify` never rejects a complete file and never accepts a
 partial one. This module needs neither Keras nor a backend.
 """
 
+import errno
 import functools
 import hashlib
 import json
@@ -57,6 +58,64 @@ def file_digest(path):
             h.update(view[:n])
             size += n
     return size, h.hexdigest()
+
+
+def _file_digest_with(path, regions):
+    """`file_digest(path)` for a file whose `regions` ((offset, array),
+    disjoint) hold those arrays' bytes, or are being written with them: the
+    arrays are hashed from memory and only the rest is read from the file.
+    None where the regions do not fit the file (then hash the file)."""
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        pos = 0
+        for offset, a in sorted(regions, key=lambda r: r[0]):
+            if offset < pos or offset + a.nbytes > size:
+                return None
+            _hash_range(h, f, pos, offset)
+            view = memoryview(a).cast("B")
+            for i in range(0, len(view), _CHUNK):
+                h.update(view[i : i + _CHUNK])
+            pos = offset + a.nbytes
+        _hash_range(h, f, pos, size)
+    return size, h.hexdigest()
+
+
+def _hash_range(h, f, start, stop):
+    f.seek(start)
+    while start < stop:
+        chunk = f.read(min(_CHUNK, stop - start))
+        if not chunk:
+            raise OSError(errno.EIO, "file shorter than its regions", f.name)
+        h.update(chunk)
+        start += len(chunk)
+
+
+class _Background:
+    """`fn(*args)` on a daemon thread. Calling the object waits for it and
+    returns its result or raises its exception; `join()` only waits."""
+
+    def __init__(self, fn, *args):
+        self._result = None
+        self._thread = threading.Thread(
+            target=self._run, args=(fn, args), name="fastcallbacks-digest", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args):
+        try:
+            self._result = (True, fn(*args))
+        except BaseException as e:  # handed to the caller by __call__
+            self._result = (False, e)
+
+    def join(self):
+        self._thread.join()
+
+    def __call__(self):
+        self._thread.join()
+        ok, value = self._result
+        if not ok:
+            raise value
+        return value
 
 
 def sidecar_path(path):
@@ -217,8 +276,8 @@ def commit(tmp, path, checksum=True, delete=None, digest=None):
     (~30 ms for 120 MB on ext4 here); with `delete` the old file first
     gets a second, temporary name, so the replace only drops a name.
 
-    `digest`, a callable returning `(size, sha256 hex)` of `tmp` (or None):
-    a digest already being taken (see `_ckptwriter.write_weights_h5`),
+    `digest`, a `_Background` returning `(size, sha256 hex)` of `tmp` (or
+    None): a digest already being taken (see `_ckptwriter.write_weights_h5`),
     collected after the fsync instead of reading the file again.
     """
     path = os.fspath(path)
@@ -227,24 +286,12 @@ def commit(tmp, path, checksum=True, delete=None, digest=None):
     try:
         if not checksum:
             if digest is not None:
-                digest()
+                digest.join()
             fsync_path(tmp)
             _replace(tmp, path, delete, displaced)
             fsync_dir(directory)
             return None
-        if digest is None:
-            size, sha = _fsync_and_digest(tmp)
-        else:
-            try:
-                fsync_path(tmp)
-            except BaseException:
-                try:
-                    digest()  # wait for it: it reads the file
-                except BaseException:
-                    pass  # the fsync error is the one to report
-                raise
-            value = digest()
-            size, sha = value if value is not None else file_digest(tmp)
+        size, sha = _fsync_and_digest(tmp, digest)
         entry = {"size": size, "sha256": sha, "time_ns": time.time_ns()}
         previous = _read_sidecar(path) or []
         # Step 1: the sidecar accepts the new file and the one it replaces.
@@ -296,31 +343,21 @@ def _second_name(path):
     return name
 
 
-def _fsync_and_digest(path):
-    """fsync `path` and return `file_digest(path)`. For a large file the
-    digest reads it (from the page cache) on a second thread while the
-    disk writes it: the save then costs the longer of the two, not both."""
-    if os.path.getsize(path) < _PARALLEL_DIGEST_MIN:
-        fsync_path(path)
-        return file_digest(path)
-    result = []
-
-    def digest():
-        try:
-            result.append((True, file_digest(path)))
-        except BaseException as e:  # handed to the caller below
-            result.append((False, e))
-
-    thread = threading.Thread(target=digest, name="fastcallbacks-digest", daemon=True)
-    thread.start()
+def _fsync_and_digest(path, digest=None):
+    """fsync `path` and return `file_digest(path)`. `digest`: a `_Background`
+    already taking it (its None: hash the file here). Otherwise a large
+    file is read (from the page cache) on a second thread while the disk
+    writes it: the save then costs the longer of the two, not both."""
+    if digest is None and os.path.getsize(path) >= _PARALLEL_DIGEST_MIN:
+        digest = _Background(file_digest, path)
     try:
         fsync_path(path)
-    finally:
-        thread.join()
-    ok, value = result[0]
-    if not ok:
-        raise value
-    return value
+    except BaseException:
+        if digest is not None:
+            digest.join()  # it reads the file; the fsync error is reported
+        raise
+    value = digest() if digest is not None else None
+    return value if value is not None else file_digest(path)
 
 
 def remove_checkpoint(path):

@@ -397,7 +397,8 @@ def test_weights_h5_digest_taken_while_writing_is_the_files(tmp_path, features):
     assert pending() == checkpoint.file_digest(path)
     # The layout it assumed does not hold (a region past the end): None,
     # and commit then hashes the file.
-    bad = _ckptwriter._LayoutDigest.start(path, [(os.path.getsize(path) - 4, arrays[0])])
+    bad = checkpoint._Background(
+        checkpoint._file_digest_with, path, [(os.path.getsize(path) - 4, arrays[0])])
     assert bad() is None
     entry = checkpoint.commit(path, str(tmp_path / "final.weights.h5"), digest=bad)
     assert (entry["size"], entry["sha256"]) == checkpoint.file_digest(
@@ -409,13 +410,13 @@ def test_weights_h5_digest_errors_reach_the_caller(tmp_path, monkeypatch):
     layout, arrays = _layout_and_arrays(3000)
     path = str(tmp_path / "w.weights.h5")
     started = []
-    real_start = _ckptwriter._LayoutDigest.start
+    real_background = checkpoint._Background
 
-    def start(p, raw):
-        started.append(real_start(p, raw))
+    def background(*args):
+        started.append(real_background(*args))
         return started[-1]
 
-    monkeypatch.setattr(_ckptwriter._LayoutDigest, "start", start)
+    monkeypatch.setattr(checkpoint, "_Background", background)
 
     def full(fd, data, offset):
         raise OSError(errno.ENOSPC, "no space")
@@ -437,9 +438,11 @@ def test_weights_h5_digest_errors_reach_the_caller(tmp_path, monkeypatch):
     # The fsync failing: its error is reported, after the digest finished.
     calls = []
 
-    def digest():
+    def read_failed():
         calls.append(1)
         raise OSError(errno.EIO, "read failed")
+
+    digest = real_background(read_failed)
 
     def no_space(p):
         raise OSError(errno.ENOSPC, "no space")
