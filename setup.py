@@ -87,8 +87,8 @@ class BuildExt(build_ext):
     def _add_deflate(self, ext):
         choice = os.environ.get("FASTCALLBACKS_DEFLATE", "auto")
         if choice != "auto" and choice not in DEFLATE_LIBRARIES:
-            raise ValueError("FASTCALLBACKS_DEFLATE must be auto, "
-                             f"{', '.join(DEFLATE_LIBRARIES)}, got {choice!r}")
+            raise ValueError("FASTCALLBACKS_DEFLATE must be auto, isa-l, libdeflate or "
+                             f"zlib, got {choice!r}")
         names = list(DEFLATE_LIBRARIES) if choice == "auto" else [choice]
         for name in names:
             found = self._find_deflate(name)
@@ -108,6 +108,14 @@ class BuildExt(build_ext):
         for key in ("include_dirs", "library_dirs", "libraries",
                     "extra_compile_args", "extra_link_args"):
             getattr(ext, key).extend(settings[key])
+        # A stamp rewritten when the choice changes makes the module older
+        # than its dependencies, so switching libraries rebuilds it.
+        stamp = os.path.join(self._probe_dir(), "npzwriter-deflate.txt")
+        chosen = f"{name} {macro} {settings!r}\n"
+        if not os.path.exists(stamp) or open(stamp).read() != chosen:
+            with open(stamp, "w") as f:
+                f.write(chosen)
+        ext.depends.append(stamp)
 
     def _find_deflate(self, name):
         """(macro, settings, how found) for one library, or None."""
