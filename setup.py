@@ -105,6 +105,8 @@ class BuildExt(build_ext):
         macro, settings, how = found
         print(f"npz writer: CRC-32 and deflate from {name} ({how})", flush=True)
         ext.define_macros.append((macro, "1"))
+        if "version" in settings:   # pkg-config's, where the headers lack one
+            ext.define_macros.append(("FC_DEFLATE_VERSION", f'"{settings["version"]}"'))
         for key in ("include_dirs", "library_dirs", "libraries",
                     "extra_compile_args", "extra_link_args"):
             getattr(ext, key).extend(settings[key])

@@ -38,6 +38,8 @@
 #if defined(ISAL_MAJOR_VERSION) && defined(ISAL_MINOR_VERSION) && defined(ISAL_PATCH_VERSION)
 #define FC_DEFLATE_NAME "isa-l " FC_STR(ISAL_MAJOR_VERSION) "." \
     FC_STR(ISAL_MINOR_VERSION) "." FC_STR(ISAL_PATCH_VERSION)
+#elif defined(FC_DEFLATE_VERSION)      /* from pkg-config, via setup.py */
+#define FC_DEFLATE_NAME "isa-l " FC_DEFLATE_VERSION
 #else
 #define FC_DEFLATE_NAME "isa-l unknown"
 #endif
