@@ -962,9 +962,10 @@ cdef class NpzWriter:
     `zipfile` read; `np.load(path)[name]` returns what `add(name, array)`
     wrote. `add()` validates and returns; a native thread (not a Python
     thread: it never takes the GIL) writes the member, computing its CRC-32
-    (with the library in `DEFLATE_LIBRARY`) chunk by chunk. Every member is committed, that is listed
-    in the file's directory, as soon as it is written, so a kill at any
-    moment leaves a file that `np.load` opens with every complete member.
+    (with the library in `DEFLATE_LIBRARY`) chunk by chunk. Every member is
+    committed, that is listed in the file's directory, as soon as it is
+    written, so a kill at any moment leaves a file that `np.load` opens
+    with every complete member.
     Stored members are 64-byte aligned for `fastcallbacks.npz.load(path,
     mmap=True)`.
 
