@@ -1,78 +1,83 @@
 """Builds the compiled core of fastcallbacks (everything else is in pyproject.toml)."""
 import os
-import platform
+import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+from setuptools.errors import CompileError, LinkError, SetupError
 
 MODULES = ["ring", "tracker", "snapshot", "npzwriter"]
-
-# libdeflate (MIT, vendored unmodified under cyext/third_party/libdeflate):
-# CRC-32 and deflate for the npz writer.
-LIBDEFLATE = "cyext/third_party/libdeflate"
-EXTRA_SOURCES = {
-    "npzwriter": [
-        f"{LIBDEFLATE}/lib/{name}"
-        for name in ("crc32.c", "deflate_compress.c", "utils.c",
-                     "x86/cpu_features.c", "arm/cpu_features.c")
-    ],
-}
+CORE = "cyext/fastcallbacks/_core"
 EXTRA_INCLUDES = {
-    "npzwriter": [LIBDEFLATE, "cyext/fastcallbacks/_core"],
-    "snapshot": ["cyext/fastcallbacks/_core"],  # npz_platform.h: portable threads
+    "npzwriter": [CORE],  # fc_deflate.h, npz_platform.h
+    "snapshot": [CORE],  # npz_platform.h: portable threads
 }
 
-# ISA-L (BSD-3-Clause, vendored unmodified under cyext/third_party/isa-l):
-# igzip's level-1 deflate for the npz writer's compress=True, built with its
-# own makefile. Its x86-64 kernels need nasm; without nasm (or when that build
-# fails) its portable C code is built instead. FASTCALLBACKS_DEFLATE picks:
-# "auto" (default: ISA-L on POSIX systems when `make` works, else libdeflate),
-# "isa-l" (fail without it) or "libdeflate". Windows builds use libdeflate.
-ISAL = "cyext/third_party/isa-l"
+# The npz writer's CRC-32 and deflate (compress=True) come from a system
+# library, linked (never copied into this repository). FASTCALLBACKS_DEFLATE
+# picks one: "auto" (the default: the first of these that is found), or
+# "isa-l", "libdeflate" or "zlib" (the build fails when that one is missing).
+# Each is looked up with pkg-config, else with the compiler's default paths.
+# name: (pkg-config module, macro for fc_deflate.h, libraries to try without
+# pkg-config, packages that install it)
+DEFLATE_LIBRARIES = {
+    "isa-l": ("libisal", "FC_DEFLATE_ISAL", [["isal"]],
+              "libisal-dev (Debian, Ubuntu), isa-l-devel (Fedora, EPEL), "
+              "isa-l-dev (Alpine), isa-l (Homebrew)"),
+    "libdeflate": ("libdeflate", "FC_DEFLATE_LIBDEFLATE", [["deflate"], ["libdeflate"]],
+                   "libdeflate-dev (Debian, Ubuntu, Alpine), libdeflate-devel (Fedora), "
+                   "libdeflate (Homebrew, vcpkg)"),
+    "zlib": ("zlib", "FC_DEFLATE_ZLIB", [["z"], ["zlib"]],
+             "zlib1g-dev (Debian, Ubuntu), zlib-devel (Fedora), zlib-dev (Alpine), "
+             "zlib (vcpkg)"),
+}
+# Compiles and links what the writer uses from fc_deflate.h (not run: the
+# build may be a cross-build).
+DEFLATE_PROBE = """#include "fc_deflate.h"
+int main(void)
+{
+    fc_deflater *d = fc_deflater_new();
+    size_t n = fc_deflate(d, "aaaa", 4, 0, 0);
+    fc_deflater_free(d);
+    return (int)(fc_crc32(0, "a", 1) + n) == 0;
+}
+"""
 
 
-def _isal_targets():
-    """(name, make arguments) of the ISA-L builds to try, best first."""
-    machine = platform.machine().lower()
-    pic = "-fPIC"
-    if machine in ("aarch64", "arm64"):
-        # Makefile.unx knows "aarch64" only, not macOS's "arm64".
-        return [("aarch64", ["host_cpu=aarch64", "arch=aarch64", f"CFLAGS_aarch64={pic}"])]
-    portable = ("portable C", ["arch=noarch", f"CFLAGS_noarch={pic}"])
-    if machine in ("x86_64", "amd64") and shutil.which("nasm"):
-        # arch stays what Makefile.unx derives from uname (ELF or Mach-O).
-        return [("x86_64", [f"CFLAGS_={pic}", f"CFLAGS_Darwin={pic}"]), portable]
-    return [portable]
-
-
-def build_isal(build_temp):
-    """Builds ISA-L's igzip into build_temp; returns (library, name) or None."""
-    make = shutil.which("gmake") or shutil.which("make")
-    if make is None:
+def pkg_config(module):
+    """Compiler settings for a pkg-config module, or None where unknown."""
+    exe = os.environ.get("PKG_CONFIG") or shutil.which("pkg-config") or shutil.which("pkgconf")
+    if exe is None:
         return None
-    jobs = str(max(1, min(os.cpu_count() or 1, 8)))
-    for name, args in _isal_targets():
-        out = os.path.join(build_temp, "isa-l-" + name.split()[0])
-        lib = os.path.join(out, "bin", "isa-l.a")
-        if os.path.exists(lib):
-            return lib, name
-        shutil.rmtree(out, ignore_errors=True)
-        shutil.copytree(ISAL, out)
-        cmd = [make, "-f", "Makefile.unx", "-j", jobs, "units=igzip", "bin/isa-l.a", *args]
-        print("building ISA-L (%s): %s" % (name, " ".join(cmd)), flush=True)
-        if subprocess.run(cmd, cwd=out).returncode == 0 and os.path.exists(lib):
-            return lib, name
-        print("ISA-L (%s) did not build" % name, flush=True)
-    return None
+
+    def query(*flags):
+        r = subprocess.run([exe, *flags, module], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise LookupError(r.stderr.strip())
+        return r.stdout.strip()
+
+    try:
+        version = query("--modversion")
+        include_dirs = [f[2:] for f in shlex.split(query("--cflags-only-I"))]
+        library_dirs = [f[2:] for f in shlex.split(query("--libs-only-L"))]
+        libraries = [f[2:] for f in shlex.split(query("--libs-only-l"))]
+        extra_compile = shlex.split(query("--cflags-only-other"))
+        extra_link = shlex.split(query("--libs-only-other"))
+    except (LookupError, OSError):
+        return None
+    return {"version": version, "include_dirs": include_dirs, "library_dirs": library_dirs,
+            "libraries": libraries, "extra_compile_args": extra_compile,
+            "extra_link_args": extra_link}
 
 
 class BuildExt(build_ext):
-    """build_ext that first builds ISA-L for the npz writer, when it can."""
+    """build_ext that links the npz writer against the deflate library found."""
 
     def build_extension(self, ext):
         if ext.name == "fastcallbacks._core.npzwriter":
@@ -81,22 +86,78 @@ class BuildExt(build_ext):
 
     def _add_deflate(self, ext):
         choice = os.environ.get("FASTCALLBACKS_DEFLATE", "auto")
-        if choice not in ("auto", "isa-l", "libdeflate"):
-            raise ValueError("FASTCALLBACKS_DEFLATE must be auto, isa-l or libdeflate, "
-                             f"got {choice!r}")
-        built = None
-        if choice != "libdeflate" and sys.platform != "win32":
-            os.makedirs(self.build_temp, exist_ok=True)
-            built = build_isal(os.path.abspath(self.build_temp))
-        if built is None:
-            if choice == "isa-l":
-                raise RuntimeError("FASTCALLBACKS_DEFLATE=isa-l, but ISA-L did not build "
-                                   "(needs make and a C compiler; nasm for x86-64 kernels)")
-            return
-        lib, name = built
-        ext.include_dirs.append(f"{ISAL}/include")
-        ext.extra_objects.append(lib)
-        ext.define_macros += [("FC_DEFLATE_ISAL", "1"), ("FC_ISAL_KERNELS", f'"{name}"')]
+        if choice != "auto" and choice not in DEFLATE_LIBRARIES:
+            raise ValueError("FASTCALLBACKS_DEFLATE must be auto, isa-l, libdeflate or "
+                             f"zlib, got {choice!r}")
+        names = list(DEFLATE_LIBRARIES) if choice == "auto" else [choice]
+        for name in names:
+            found = self._find_deflate(name)
+            if found is not None:
+                break
+            print(f"npz writer: {name} not found", flush=True)
+        else:
+            packages = "; ".join(DEFLATE_LIBRARIES[n][3] for n in names)
+            raise SetupError(
+                f"FASTCALLBACKS_DEFLATE={choice}: no usable {' or '.join(names)} "
+                "(neither pkg-config nor the compiler's default paths give one that "
+                f"compiles and links). Install its development package: {packages}"
+                + ("; or set FASTCALLBACKS_DEFLATE=auto." if choice != "auto" else "."))
+        macro, settings, how = found
+        print(f"npz writer: CRC-32 and deflate from {name} ({how})", flush=True)
+        ext.define_macros.append((macro, "1"))
+        if "version" in settings:   # pkg-config's, where the headers lack one
+            ext.define_macros.append(("FC_DEFLATE_VERSION", f'"{settings["version"]}"'))
+        for key in ("include_dirs", "library_dirs", "libraries",
+                    "extra_compile_args", "extra_link_args"):
+            getattr(ext, key).extend(settings[key])
+        # A stamp rewritten when the choice changes makes the module older
+        # than its dependencies, so switching libraries rebuilds it.
+        stamp = os.path.join(self._probe_dir(), "npzwriter-deflate.txt")
+        chosen = f"{name} {macro} {settings!r}\n"
+        if not os.path.exists(stamp) or open(stamp).read() != chosen:
+            with open(stamp, "w") as f:
+                f.write(chosen)
+        ext.depends.append(stamp)
+
+    def _find_deflate(self, name):
+        """(macro, settings, how found) for one library, or None."""
+        module, macro, fallbacks, _ = DEFLATE_LIBRARIES[name]
+        empty = {"include_dirs": [], "library_dirs": [], "libraries": [],
+                 "extra_compile_args": [], "extra_link_args": []}
+        candidates = []
+        settings = pkg_config(module)
+        if settings is not None:
+            candidates.append((settings, f"pkg-config {module} {settings['version']}"))
+        for libraries in fallbacks:
+            candidates.append(({**empty, "libraries": libraries},
+                               "compiler default paths, " + " ".join(libraries)))
+        for settings, how in candidates:
+            if self._links(macro, settings):
+                return macro, settings, how
+        return None
+
+    def _links(self, macro, settings):
+        """Whether DEFLATE_PROBE compiles and links with these settings."""
+        with tempfile.TemporaryDirectory(dir=self._probe_dir()) as tmp:
+            src = os.path.join(tmp, "probe.c")
+            with open(src, "w") as f:
+                f.write(DEFLATE_PROBE)
+            try:
+                objects = self.compiler.compile(
+                    [src], output_dir=tmp, macros=[(macro, "1")],
+                    include_dirs=[os.path.abspath(CORE), *settings["include_dirs"]],
+                    extra_postargs=settings["extra_compile_args"])
+                self.compiler.link_executable(
+                    objects, "probe", output_dir=tmp, libraries=settings["libraries"],
+                    library_dirs=settings["library_dirs"],
+                    extra_postargs=settings["extra_link_args"])
+            except (CompileError, LinkError):
+                return False
+        return True
+
+    def _probe_dir(self):
+        os.makedirs(self.build_temp, exist_ok=True)
+        return self.build_temp
 
 
 if os.environ.get("FASTCALLBACKS_PURE_PYTHON") == "1":
@@ -110,13 +171,10 @@ else:
         [
             Extension(
                 f"fastcallbacks._core.{name}",
-                [f"cyext/fastcallbacks/_core/{name}.pyx", *EXTRA_SOURCES.get(name, [])],
+                [f"{CORE}/{name}.pyx"],
                 include_dirs=[np.get_include(), *EXTRA_INCLUDES.get(name, [])],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-                # libdeflate needs C11 (MSVC defaults to an older mode).
-                extra_compile_args=extra + (
-                    ["/std:c11"] if sys.platform == "win32" and name in EXTRA_SOURCES else []
-                ),
+                extra_compile_args=list(extra),
             )
             for name in MODULES
         ],

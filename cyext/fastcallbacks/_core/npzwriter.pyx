@@ -46,10 +46,8 @@ cdef extern from "npz_platform.h" nogil:
     void* fc_big_alloc(size_t n, size_t* mapped)
     void fc_big_free(void* p, size_t mapped)
 
-cdef extern from "libdeflate.h" nogil:
-    uint32_t libdeflate_crc32(uint32_t crc, const void* buf, size_t n)
-
 cdef extern from "fc_deflate.h" nogil:
+    uint32_t fc_crc32(uint32_t crc, const void* buf, size_t n)
     ctypedef struct fc_deflater:
         pass
     fc_deflater* fc_deflater_new()
@@ -58,7 +56,8 @@ cdef extern from "fc_deflate.h" nogil:
     const char* FC_DEFLATE_NAME
 
 DEFLATE_LEVEL = 1
-# The deflate library this module was built with (see setup.py).
+# "<library> <version>": the deflate and CRC-32 library this module was
+# built with (ISA-L, libdeflate or zlib: see setup.py).
 DEFLATE_LIBRARY = FC_DEFLATE_NAME.decode()
 
 # Same constants as the reference (see fastcallbacks._npzformat).
@@ -444,7 +443,7 @@ cdef void compress_job(fc_deflater* comp, job_t* job) noexcept nogil:
     n = fc_deflate(comp, job.header, usize, job.zbuf, avail)
     if n == 0:
         return
-    job.zcrc = job.crc if job.crc_ready else libdeflate_crc32(0, job.header, usize)
+    job.zcrc = job.crc if job.crc_ready else fc_crc32(0, job.header, usize)
     job.zsize = n
 
 
@@ -529,14 +528,14 @@ cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
         # Data first, CRC of each chunk just before it is written (still in
         # cache); then the local header with the final CRC, plus the .npy
         # header, in one write.
-        crc = libdeflate_crc32(0, job.header, job.header_len)
+        crc = fc_crc32(0, job.header, job.header_len)
         pos = start + local_len + job.header_len
         p = job.data
         end = job.data_len
         rc = 0
         while end > 0 and rc == 0:
             k = CHUNK if end > CHUNK else <size_t>end
-            crc = libdeflate_crc32(crc, p, k)
+            crc = fc_crc32(crc, p, k)
             rc = fc_pwrite_all(w.fd, p, k, pos)
             p += k
             pos += k
@@ -847,7 +846,7 @@ cdef uint32_t copy_with_crc(char* dst, const char* src, size_t n, uint32_t crc) 
         if k > COPY_CHUNK:
             k = COPY_CHUNK
         memcpy(dst + done, src + done, k)
-        crc = libdeflate_crc32(crc, dst + done, k)
+        crc = fc_crc32(crc, dst + done, k)
         done += k
     return crc
 
@@ -874,7 +873,7 @@ cdef job_t* fill_job(writer_t* w, size_t extra, int64_t cost, const char* name,
         # from cache, so the writer thread only writes.
         job.data = job.header + header_len
         job.own_copy = True
-        job.crc = libdeflate_crc32(0, job.header, header_len)
+        job.crc = fc_crc32(0, job.header, header_len)
         if stream:
             job.streaming = True
             return job
@@ -963,17 +962,19 @@ cdef class NpzWriter:
     `zipfile` read; `np.load(path)[name]` returns what `add(name, array)`
     wrote. `add()` validates and returns; a native thread (not a Python
     thread: it never takes the GIL) writes the member, computing its CRC-32
-    (libdeflate) chunk by chunk. Every member is committed, that is listed
-    in the file's directory, as soon as it is written, so a kill at any
-    moment leaves a file that `np.load` opens with every complete member.
+    (with the library in `DEFLATE_LIBRARY`) chunk by chunk. Every member is
+    committed, that is listed in the file's directory, as soon as it is
+    written, so a kill at any moment leaves a file that `np.load` opens
+    with every complete member.
     Stored members are 64-byte aligned for `fastcallbacks.npz.load(path,
     mmap=True)`.
 
     Args:
         path: file to create (an existing file is replaced).
-        compress: deflate members at level 1 (ISA-L where the build has it,
-            else libdeflate: see `DEFLATE_LIBRARY`), keeping a member
-            stored when that does not save at least 1/8 of its size.
+        compress: deflate members at level 1 (with the library the build
+            linked: ISA-L, libdeflate or zlib, see `DEFLATE_LIBRARY`),
+            keeping a member stored when that does not save at least 1/8
+            of its size.
         durable: `commit()` and `close()` also flush the file to the storage
             device (fdatasync), so committed members survive a power loss
             (possibly needing `fastcallbacks.npz.recover`).
@@ -1307,7 +1308,8 @@ cdef class NpzWriter:
 def crc32(data, unsigned int value=0):
     """CRC-32 (zip/gzip polynomial) of a bytes-like object, continuing `value`.
 
-    Runs libdeflate's PCLMUL/PMULL code with the GIL released.
+    Runs the CRC-32 of the deflate library the module was built with (see
+    `DEFLATE_LIBRARY`) with the GIL released.
     """
     cdef const unsigned char[::1] view = memoryview(data).cast("B")
     cdef size_t n = view.shape[0]
@@ -1315,5 +1317,5 @@ def crc32(data, unsigned int value=0):
     if n == 0:
         return value
     with nogil:
-        crc = libdeflate_crc32(crc, &view[0], n)
+        crc = fc_crc32(crc, &view[0], n)
     return crc

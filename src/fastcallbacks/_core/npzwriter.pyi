@@ -7,7 +7,7 @@ import numpy.typing as npt
 from typing_extensions import Buffer
 
 DEFLATE_LEVEL: int  # deflate level used when compress=True
-DEFLATE_LIBRARY: str  # "isa-l <version> (<kernels>)" or "libdeflate <version>"
+DEFLATE_LIBRARY: str  # "isa-l <version>", "libdeflate <version>" or "zlib <version>"
 
 class NpzWriter:
     def __init__(

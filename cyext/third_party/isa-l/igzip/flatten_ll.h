@@ -1,4 +1,0 @@
-#include <stdint.h>
-
-void
-flatten_ll(uint32_t *ll_hist);

@@ -1,3 +1,0 @@
-%define ARCH 01
-
-%include "igzip_decode_block_stateless.asm"
