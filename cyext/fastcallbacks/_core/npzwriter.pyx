@@ -862,6 +862,11 @@ cdef class NpzWriter:
     Stored members are 64-byte aligned for `fastcallbacks.npz.load(path,
     mmap=True)`.
 
+    While open, the file is sparse with its directory far out (its apparent
+    size is up to the file system's size) and `np.load` lists its members
+    newest first; `close()` moves the directory after the last member (add
+    order) and truncates the file to its real size.
+
     Args:
         path: file to create (an existing file is replaced).
         compress: deflate members at level 1 (ISA-L where the build has it,

@@ -15,12 +15,11 @@ File layout while the writer is open::
   `.npy` header, and therefore its array data, starts at a multiple of 64.
   Before the first member, offset 0 holds `PLACEHOLDER` (an empty archive's
   end record) so that `np.load` recognizes a zip from the first bytes.
-* The end records (end of central directory, with the zip64 record and
-  locator when needed) stay at one offset, `end_at`, for the file's whole
-  open life; the file ends at the end of that page (zeros after the
-  records). `end_at` is chosen at creation (`_npzformat.tail_reserve`):
-  on Linux file systems with sparse files, the file system's size, so the
-  members, which fill the hole from below, can never reach the directory.
+* The end records (zip64 record and locator when needed, end of central
+  directory) stay at `end_at` while the file is open; the file ends with
+  that page. `end_at` (`_npzformat.tail_reserve`) is, on Linux file systems
+  with sparse files, the file system's size: the members, filling the hole
+  from below, can never reach the directory.
 * The central directory (CD) grows downwards from `end_at`: newest entry
   first (`np.load` lists an unclosed file's members newest first).
 
@@ -41,18 +40,14 @@ below the CD. Committing a member keeps it:
    needs no new block (no ENOSPC on a file system that overwrites in place).
 
 Any failed write leaves the previous state. When a member would reach the
-CD (only where holes are not cheap, or past the file system's size), the
-directory moves ("relocation"): a copy of the CD and new end records beyond
-the end of file. With a directory of at most one page minus the end records
-that is one write within one page, which a kill cannot tear either; a
-larger one is written in several pages and a kill in that write leaves a
-file that only `fastcallbacks.npz.recover` repairs. On a write error the
-copy is truncated away again.
+CD (only where holes are not cheap), the CD and end records are copied
+beyond the end of file ("relocation"): one write within one page for a CD
+of up to a page minus the end records; a kill inside the write of a larger
+one leaves a file only `npz.recover` repairs. A failed copy is truncated away.
 
-`close()` writes the final CD in add order, and end records marked with
-the archive comment `CLOSED_COMMENT`, into the hole right after the last
-member, then truncates the file there (one atomic `ftruncate`); if the hole
-is too small it closes in place.
+`close()` writes the final CD (add order) and end records with the comment
+`CLOSED_COMMENT` right after the last member, then truncates the file there
+(one atomic `ftruncate`); if the hole is too small it closes in place.
 """
 
 import errno
@@ -173,6 +168,11 @@ class NpzWriter:
     as it is written, so the file stays loadable if the process is killed at
     any moment. Stored members are 64-byte aligned, so
     `fastcallbacks.npz.load(path, mmap=True)` can memory-map them.
+
+    While open, the file is sparse with its directory far out (its apparent
+    size is up to the file system's size) and `np.load` lists its members
+    newest first; `close()` moves the directory after the last member (add
+    order) and truncates the file to its real size.
 
     Args:
         path: file to create (an existing file is replaced).
