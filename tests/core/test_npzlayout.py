@@ -24,8 +24,10 @@ PAGE = 4096
 
 
 def _name(i):
-    # Long-ish names: a directory of several pages with a few hundred members.
-    return f"block_{i % 7:02d}/conv_{i % 3}/activations/epoch_{i:05d}"
+    # Long-ish names: a directory of several pages with a few hundred
+    # members; a few entries longer than a page.
+    pad = "x" * 5000 if i % 150 == 7 else ""
+    return f"block_{i % 7:02d}/conv_{i % 3}{pad}/activations/epoch_{i:05d}"
 
 
 def _array(i):
@@ -176,8 +178,11 @@ def test_relocations_of_a_one_page_directory_cannot_be_torn(tmp_path, monkeypatc
     # undone by the writer: see the next test).
     from fastcallbacks import _npzformat as fmt
 
+    import sys
+
     monkeypatch.setattr(fmt, "tail_reserve", lambda path: (8192, (1 << 63) - 1))
     monkeypatch.setattr(r_npzwriter, "_RELOCATE_MIN", 0)   # relocate often
+    monkeypatch.setattr(sys.modules[__name__], "_name", lambda i: f"m_{i:05d}")
     initial, log = _record(monkeypatch, str(tmp_path), 40, array=_mid_array)
     moves = [e for e in log if e[0] == "w" and e[1] > initial[1]]
     assert len(moves) >= 5
@@ -483,9 +488,15 @@ def test_names_that_np_load_would_confuse_are_refused(impl, tmp_path, first, sec
         assert z[first].tolist() == [0, 1, 2]
 
 
-def test_open_file_is_identical_in_both_implementations(tmp_path):
+@pytest.mark.parametrize("end_at", [None, 8192])
+def test_open_file_is_identical_in_both_implementations(tmp_path, monkeypatch, end_at):
     # The live layout (members, directory, end records) is the same bytes
-    # in the compiled writer and the reference, not only the closed file.
+    # in the compiled writer and the reference, not only the closed file;
+    # also after relocations (end records starting near the members).
+    from fastcallbacks import _npzformat as fmt
+
+    if end_at is not None:
+        monkeypatch.setattr(fmt, "tail_reserve", lambda path: (end_at, (1 << 63) - 1))
     files = {}
     for name in ("cython", "python"):
         impl = load_impl(name)
@@ -498,6 +509,8 @@ def test_open_file_is_identical_in_both_implementations(tmp_path):
         w.close()
     (c_ext, c_size), (r_ext, r_size) = files["cython"], files["python"]
     assert c_size == r_size
+    if end_at is not None:
+        assert c_size > 64 << 20   # the directory moved
 
     def content(extents, lo, hi):
         out = bytearray(hi - lo)
