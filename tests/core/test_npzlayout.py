@@ -43,6 +43,8 @@ def _data_extents(path):
     with open(path, "rb") as f:
         fd = f.fileno()
         size = os.fstat(fd).st_size
+        if not hasattr(os, "SEEK_DATA"):  # pragma: no cover - Windows
+            return [(0, f.read())], size
         pos = 0
         while pos < size:
             try:
@@ -113,15 +115,22 @@ def _check(path, committed, added, rng, array=_array):
             np.testing.assert_array_equal(z[key], array(int(key.rsplit("_", 1)[1])))
 
 
+def _pwrite(fd, data, offset):
+    if hasattr(os, "pwrite"):
+        return os.pwrite(fd, data, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - Windows
+    return os.write(fd, data)
+
+
 def _replay(tmp_path, initial, log, byte_tears=True, array=_array):
     extents, size = initial
     path = str(tmp_path / "replayed.npz")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0))
     rng = random.Random(3)
     checks = 0
     try:
         for off, data in extents:
-            os.pwrite(fd, data, off)
+            _pwrite(fd, data, off)
         os.ftruncate(fd, size)
         committed, added = set(), {_name(i) for i in range(10 ** 5)}
         for kind, a, data in log:
@@ -137,11 +146,11 @@ def _replay(tmp_path, initial, log, byte_tears=True, array=_array):
             else:
                 done = 0
                 for cut in _tears(a, data, size, byte_tears):
-                    os.pwrite(fd, data[done:cut], a + done)
+                    _pwrite(fd, data[done:cut], a + done)
                     done = cut
                     _check(path, committed, added, rng, array)
                     checks += 1
-                os.pwrite(fd, data[done:], a + done)
+                _pwrite(fd, data[done:], a + done)
                 size = max(size, a + len(data))
             _check(path, committed, added, rng, array)
             checks += 1
