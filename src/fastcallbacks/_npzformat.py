@@ -7,6 +7,7 @@ member identically.
 
 import io
 import os
+import sys
 import tempfile
 
 import numpy as np
@@ -71,6 +72,15 @@ def member_name(name, names):
         raise ValueError(f"NpzWriter.add: `name` must not contain NUL characters: {name!r}")
     if name in names:
         raise ValueError(f"NpzWriter.add: a member named {name!r} was already added")
+    # np.load looks a key up as a zip member name first ("x.npy" is the
+    # member of key "x"), so keys "x" and "x.npy" in one file would return
+    # each other's arrays.
+    for other in (name + ".npy", name[:-4] if name.endswith(".npy") else None):
+        if other not in names:
+            continue
+        raise ValueError(
+            f"NpzWriter.add: `name` {name!r} clashes with member {other!r} already "
+            "added (np.load would return one for the other)")
     try:
         encoded = (name + ".npy").encode("utf-8")
     except UnicodeEncodeError:
@@ -160,24 +170,130 @@ def npy_header(a, fortran):
     return header
 
 
-def create_empty(path, initial, durable):
-    """Creates `path` holding `initial` (an empty archive) atomically and
-    returns a read-write descriptor on it.
+def _write_at(fd, data, offset):
+    view = memoryview(data).cast("B")
+    while len(view):
+        if hasattr(os, "pwrite"):
+            n = os.pwrite(fd, view, offset)
+        else:  # pragma: no cover - Windows
+            os.lseek(fd, offset, os.SEEK_SET)
+            n = os.write(fd, view)
+        view = view[n:]
+        offset += n
 
-    The bytes go to a temporary file in the same directory, which then
-    replaces `path`: a kill at any moment leaves either no file (or the old
-    one) or a complete empty archive, never an empty or torn file. The file
-    is reopened by name afterwards, which also works on Windows, where an
-    open file cannot be renamed.
+
+# The live layout (see `fastcallbacks._reference.npzwriter`) keeps the end
+# records at a fixed offset far beyond the members, in a sparse file where
+# the file system makes holes cheap.
+PLACEHOLDER = b"PK\x05\x06" + bytes(18)   # an empty archive's end record
+END_ROOM = 98 + len(CLOSED_COMMENT)        # end records + comment, in one page
+MODERATE_END = 64 << 20       # end-record offset where holes may not be cheap
+MAX_END = 1 << 43             # at most 8 TiB (ext4 files hold 16 TiB)
+SPARSE_FILE_SYSTEMS = frozenset({
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", "bcachefs",
+    "nfs", "nfs4", "overlay", "jfs", "ocfs2", "gfs2", "ceph", "virtiofs"})
+
+
+def _mount_type(directory):
+    """The Linux file-system type holding `directory` (None if unknown)."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    path = os.path.realpath(directory)
+    best, kind = -1, None
+    for line in lines:
+        left, sep, right = line.partition(" - ")
+        fields = left.split()
+        if not sep or len(fields) < 5 or not right.split():
+            continue
+        mount = fields[4]
+        for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"),
+                           ("\\134", "\\")):
+            mount = mount.replace(code, char)
+        inside = path == mount or path.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) > best:
+            best, kind = len(mount), right.split()[0]
+    return kind
+
+
+def file_size_limit():
+    """The process's file-size limit (RLIMIT_FSIZE) in bytes, or None."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def tail_reserve(path):
+    """Where a new writer puts its end records; returns `(end_at, max_size)`.
+
+    On Linux file systems with sparse files the end records go at the file
+    system's size (at most `MAX_END`): the members, which fill the hole
+    below, can then never reach the directory, so the directory never has
+    to move (moving a directory of several pages cannot be done in one
+    write that a kill cannot tear). Elsewhere `MODERATE_END`. Both are
+    capped by the file-size limit `max_size` (RLIMIT_FSIZE; 2**63 - 1 when
+    unlimited).
     """
+    directory = os.path.dirname(os.path.abspath(path))
+    end_at = MODERATE_END
+    if sys.platform.startswith("linux") and _mount_type(directory) in SPARSE_FILE_SYSTEMS:
+        try:
+            st = os.statvfs(directory)
+            size = st.f_blocks * st.f_frsize
+        except OSError:
+            size = 0
+        end_at = min(max(size, MODERATE_END), MAX_END)
+    limit = file_size_limit()
+    max_size = (1 << 63) - 1 if limit is None else limit
+    if limit is not None:
+        end_at = min(end_at, limit - PAGE)
+    end_at = end_at // PAGE * PAGE
+    if end_at < PAGE:
+        end_at = 64           # page 0, after the placeholder (a tiny limit)
+    return end_at, max_size
+
+
+def page_end(offset):
+    """End of the page holding `offset`: the file's size while its end
+    records are at `offset`."""
+    return offset // PAGE * PAGE + PAGE
+
+
+def create_empty(path, end_page, end_at, durable):
+    """Creates `path` as an empty archive atomically; returns `(fd, end_at)`.
+
+    The file holds `PLACEHOLDER` at offset 0 (so that `np.load` recognizes a
+    zip before the first member is written) and `end_page(end_at)` (the end
+    records and zeros up to the page end) at `end_at`; the bytes between are
+    a hole. If the file system refuses that size (EFBIG), `end_at` is halved
+    until it fits. The bytes go to a temporary file in the same directory,
+    which then replaces `path`: a kill at any moment leaves either no file
+    (or the old one) or a complete empty archive. The file is reopened by
+    name afterwards, which also works on Windows, where an open file cannot
+    be renamed.
+    """
+    import errno
+
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=directory)
     try:
         try:
-            view = memoryview(initial)
-            while view:
-                view = view[os.write(fd, view):]
+            while True:
+                try:
+                    os.ftruncate(fd, 0)
+                    _write_at(fd, PLACEHOLDER, 0)
+                    _write_at(fd, end_page(end_at), end_at)
+                    break
+                except OSError as e:
+                    if e.errno != errno.EFBIG or end_at < 2 * PAGE:
+                        raise
+                    end_at = max(end_at // 2 // PAGE * PAGE, PAGE)
             if durable:
                 os.fsync(fd)
         finally:
@@ -189,4 +305,4 @@ def create_empty(path, initial, durable):
         except OSError:
             pass
         raise
-    return os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    return os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0)), end_at

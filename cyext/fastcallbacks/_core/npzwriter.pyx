@@ -73,7 +73,6 @@ cdef enum:
 
 cdef int64_t ZIP64_LIMIT = 0x7FFFFFFF
 cdef int64_t COUNT_LIMIT = 0xFFFF
-cdef int64_t MAX_RESERVE = 64 << 20
 cdef int64_t PREALLOC_STEP = 64 << 20
 
 cdef enum:
@@ -123,7 +122,8 @@ cdef struct writer_t:
     bint compress, durable, force
     # Layout (owned by the writer thread once it runs).
     int64_t data_end, tail, file_size, count, prealloc_end
-    uint8_t* cd
+    int64_t end_at, max_size # end records' offset; RLIMIT_FSIZE (_npzlayout.pxi)
+    uint8_t* cd              # the live CD, at the end of this buffer
     size_t cd_len, cd_cap
     uint8_t* buf             # scratch for tails
     size_t buf_cap
@@ -181,10 +181,6 @@ cdef inline void put64(uint8_t* p, uint64_t v) noexcept nogil:
 
 cdef inline int64_t round_up(int64_t x, int64_t m) noexcept nogil:
     return (x + m - 1) // m * m
-
-
-cdef inline int64_t slack_end(int64_t x) noexcept nogil:
-    return round_up(x + 1024, PAGE)
 
 
 cdef inline int name_flags(const char* name, size_t n) noexcept nogil:
@@ -339,82 +335,7 @@ cdef inline int zero_fill(writer_t* w, int64_t start, int64_t end) noexcept nogi
     return fc_pwrite_all(w.fd, w.buf, <size_t>(end - start), start)
 
 
-cdef int64_t place_tail(int64_t at, int64_t cd_len, int64_t step3) noexcept nogil:
-    # Moves a tail position forward so that its small writes stay in a page.
-    cdef int64_t end
-    if cd_len + step3 <= PAGE:
-        if at % PAGE + cd_len + step3 > PAGE:
-            at = round_up(at, PAGE)
-    elif step3 <= PAGE:
-        end = at + cd_len
-        if end % PAGE + step3 > PAGE:
-            at += round_up(end, PAGE) - end
-    return at
-
-
-cdef int move_tail(writer_t* w, int64_t member_end, size_t entry_len) noexcept nogil:
-    # Shadow tail: a copy of the current directory beyond the new member.
-    cdef int64_t cd_len = w.cd_len, at, end, base, reserve, n
-    cdef int rc
-    base = member_end if member_end > w.file_size else w.file_size
-    reserve = 16 * cd_len
-    if reserve > MAX_RESERVE:
-        reserve = MAX_RESERVE
-    at = place_tail(base + reserve, cd_len, entry_len + END_MAX)
-    rc = reserve_buf(w, cd_len + END_MAX + 2 * PAGE)
-    if rc:
-        return rc
-    memcpy(w.buf, w.cd, cd_len)
-    n = cd_len + end_records(w.buf + cd_len, w.count, cd_len, at, NULL, 0, w.force)
-    end = slack_end(at + n)
-    memset(w.buf + n, 0, <size_t>(end - at - n))
-    rc = fc_pwrite_all(w.fd, w.buf, <size_t>(end - at), at)
-    if rc:
-        return rc
-    w.tail = at
-    if end > w.file_size:
-        w.file_size = end
-    return 0
-
-
-cdef int append_entry(writer_t* w, const uint8_t* entry, size_t entry_len) noexcept nogil:
-    cdef int64_t at = w.tail + w.cd_len, need, new_size
-    cdef size_t end_len, cap
-    cdef uint8_t* p
-    cdef int rc = reserve_buf(w, entry_len + END_MAX)
-    if rc:
-        return rc
-    memcpy(w.buf, entry, entry_len)
-    end_len = end_records(w.buf + entry_len, w.count + 1, w.cd_len + entry_len, w.tail,
-                          NULL, 0, w.force)
-    need = at + entry_len + end_len
-    if need > w.file_size:
-        # Extend the slack in a separate write first: on a full disk the
-        # end record already in the file stays intact.
-        new_size = slack_end(need)
-        p = <uint8_t*>malloc(<size_t>(new_size - w.file_size))
-        if p == NULL:
-            return 12
-        memset(p, 0, <size_t>(new_size - w.file_size))
-        rc = fc_pwrite_all(w.fd, p, <size_t>(new_size - w.file_size), w.file_size)
-        free(p)
-        if rc:
-            return rc
-        w.file_size = new_size
-    rc = fc_pwrite_all(w.fd, w.buf, entry_len + end_len, at)
-    if rc:
-        return rc
-    if w.cd_len + entry_len > w.cd_cap:
-        cap = 2 * w.cd_cap + entry_len
-        p = <uint8_t*>realloc(w.cd, cap)
-        if p == NULL:
-            return 12
-        w.cd = p
-        w.cd_cap = cap
-    memcpy(w.cd + w.cd_len, entry, entry_len)
-    w.cd_len += entry_len
-    w.count += 1
-    return 0
+include "_npzlayout.pxi"
 
 
 cdef void preallocate(writer_t* w, int64_t end) noexcept nogil:
@@ -512,9 +433,9 @@ cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
     if entry == NULL:
         return 12
     entry_len = central_entry(entry, job, method, 0, csize, usize, start, w.force)
-    if start + size > w.tail:
-        preallocate(w, start + size + cd_reserve(w) + PAGE)
-        rc = move_tail(w, start + size, entry_len)
+    preallocate(w, start + size)
+    if start + size + <int64_t>entry_len > w.tail:
+        rc = relocate(w, start + size, entry_len)
         if rc:
             free(entry)
             return rc
@@ -550,7 +471,7 @@ cdef int write_member(writer_t* w, job_t* job) noexcept nogil:
     if rc == 0:
         w.data_end = start + size
         put32(entry + 16, crc)
-        rc = append_entry(w, entry, entry_len)
+        rc = commit_entry(w, entry, entry_len)
     free(entry)
     return rc
 
@@ -572,35 +493,6 @@ cdef int write_copied(writer_t* w, job_t* job, int64_t pos) noexcept nogil:
         if avail > done:
             rc = fc_pwrite_all(w.fd, job.data + done, avail - done, pos + <int64_t>done)
             done = avail
-    return rc
-
-
-cdef inline int64_t cd_reserve(writer_t* w) noexcept nogil:
-    cdef int64_t r = 16 * <int64_t>w.cd_len
-    return MAX_RESERVE if r > MAX_RESERVE else r
-
-
-cdef int finish(writer_t* w) noexcept nogil:
-    # Final tail right after the last member when it fits in the hole.
-    cdef int64_t cd_len = w.cd_len, size
-    cdef size_t n
-    cdef int rc = reserve_buf(w, cd_len + END_MAX + w.comment_len)
-    if rc:
-        return rc
-    memcpy(w.buf, w.cd, cd_len)
-    n = cd_len + end_records(w.buf + cd_len, w.count, cd_len, w.data_end,
-                             w.comment, w.comment_len, w.force)
-    if w.data_end + <int64_t>n <= w.tail:
-        rc = fc_pwrite_all(w.fd, w.buf, n, w.data_end)
-        size = w.data_end + n
-    else:
-        n = end_records(w.buf, w.count, cd_len, w.tail, w.comment, w.comment_len, w.force)
-        rc = fc_pwrite_all(w.fd, w.buf, n, w.tail + cd_len)
-        size = w.tail + cd_len + n
-    if rc == 0:
-        rc = fc_truncate(w.fd, size)
-    if rc == 0 and w.durable:
-        rc = fc_datasync(w.fd)
     return rc
 
 
@@ -705,8 +597,9 @@ cdef void writer_main(void* arg) noexcept nogil:
         err = w.err
         fc_mutex_unlock(&w.mu)
         # After an error, later jobs are dropped: the file keeps every member
-        # committed before it.
-        rc = run_job(w, job) if err == 0 else 0
+        # committed before it. Closing still finishes the file (safe: the
+        # layout state holds only what is in the file).
+        rc = run_job(w, job) if err == 0 or job.kind == JOB_CLOSE else 0
         fc_mutex_lock(&w.mu)
         while job.streaming:
             # Dropped or failed mid-copy: the caller still writes into it.
@@ -969,6 +862,11 @@ cdef class NpzWriter:
     Stored members are 64-byte aligned for `fastcallbacks.npz.load(path,
     mmap=True)`.
 
+    While open, the file is sparse with its directory far out (its apparent
+    size is up to the file system's size) and `np.load` lists its members
+    newest first; `close()` moves the directory after the last member (add
+    order) and truncates the file to its real size.
+
     Args:
         path: file to create (an existing file is replaced).
         compress: deflate members at level 1 (with the library the build
@@ -1060,18 +958,17 @@ cdef class NpzWriter:
             raise MemoryError()
         self._w = w
         cdef int rc
-        # The empty zip (an end record and its slack), created atomically so
-        # that a kill never leaves an empty or torn file behind.
-        rc = reserve_buf(w, PAGE)
-        if rc:
-            raise OSError(rc, os.strerror(rc), path)
-        w.file_size = slack_end(22)
-        memset(w.buf, 0, <size_t>w.file_size)
-        end_records(w.buf, 0, 0, 0, NULL, 0, w.force)
+        # The empty zip (placeholder, end records far beyond), created
+        # atomically so that a kill never leaves an empty or torn file behind.
+        end_at, w.max_size = fmt.tail_reserve(path)
+        force = w.force
         try:
-            w.fd = fmt.create_empty(path, (<char*>w.buf)[:w.file_size], self._durable)
+            w.fd, end_at = fmt.create_empty(path, lambda at: _empty_tail(at, force),
+                                            end_at, self._durable)
         except OSError as e:
             raise OSError(e.errno, e.strerror, path) from None
+        w.end_at = w.tail = end_at
+        w.file_size = page_end(end_at)
         with nogil:
             rc = fc_thread_start(&w.thread, writer_main, w)
         if rc:

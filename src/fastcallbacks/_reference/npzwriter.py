@@ -5,32 +5,52 @@ for the same calls (stored members; deflated members may differ because the
 compressors differ), but from a native background thread. This one writes
 synchronously inside `add()`.
 
-File layout at any moment (every step below keeps it a valid zip)::
+File layout while the writer is open::
 
-    [member 1][member 2]...[member k][hole][central directory][end record][slack]
+    [placeholder|member 1]...[member k][hole][entry k]...[entry 1][end records][zeros]
+                                              ^ tail (CD start)     ^ end_at    ^ page end = EOF
 
 * Members are contiguous from offset 0. A stored member's local header
   carries an 0xA11E "data stream alignment" extra field padded so that its
   `.npy` header, and therefore its array data, starts at a multiple of 64.
-* The central directory (CD) and end-of-central-directory records ("the
-  tail") sit after a hole of unreferenced bytes; `slack` is zeros after the
-  end record (zip readers ignore trailing bytes without a signature).
-* Adding a member that fits in the hole: write it there, then append its CD
-  entry and a new end record in one small write over the old end record.
-* Adding one that does not fit ("tail move", the shadow-tail scheme): first
-  write a copy of the current tail beyond the member's extent and beyond the
-  current end of file, then the member, then append its entry as above.
-  The copy is placed `min(16 * len(CD), 64 MiB)` bytes further on, so tail
-  moves get rarer as the directory grows (amortized O(1) per member).
-* The last end record in the file therefore always describes a directory of
-  complete members only: a kill at any moment leaves a loadable file.
-  Appends never extend the file while they overwrite the end record (the
-  slack is extended first, separately), so a full disk never tears it.
-* `close()` writes the final tail right after the last member when it fits
-  in the hole (otherwise in place), marks it with the archive comment
-  `CLOSED_COMMENT`, and truncates the file.
+  Before the first member, offset 0 holds `PLACEHOLDER` (an empty archive's
+  end record) so that `np.load` recognizes a zip from the first bytes.
+* The end records (zip64 record and locator when needed, end of central
+  directory) stay at `end_at` while the file is open; the file ends with
+  that page. `end_at` (`_npzformat.tail_reserve`) is, on Linux file systems
+  with sparse files, the file system's size: the members, filling the hole
+  from below, can never reach the directory.
+* The central directory (CD) grows downwards from `end_at`: newest entry
+  first (`np.load` lists an unclosed file's members newest first).
+
+Invariant, at every instant (including inside any write a SIGKILL tears at
+a page boundary, and any write ENOSPC or EFBIG cuts at any byte): the last
+end-of-central-directory signature in the file's last 64 KiB is the one at
+`end_at` (or `end_at + 76` with zip64 records), the CD it describes sits
+right before it and lists exactly the committed members, each complete and
+below the CD. Committing a member keeps it:
+
+1. Its local header and data go into the hole at `data_end` (below the
+   CD; nothing refers to them yet).
+2. Its CD entry goes right below the CD start (still unreferenced).
+3. The commit point: the end records are rewritten in place, with the new
+   count, size and start. That write is at most 98 bytes inside one page
+   already in the file: a kill cannot tear it (the kernel checks for fatal
+   signals only between pages), it never extends the file (no EFBIG) and
+   needs no new block (no ENOSPC on a file system that overwrites in place).
+
+Any failed write leaves the previous state. When a member would reach the
+CD (only where holes are not cheap), the CD and end records are copied
+beyond the end of file ("relocation"): one write within one page for a CD
+of up to a page minus the end records; a kill inside the write of a larger
+one leaves a file only `npz.recover` repairs. A failed copy is truncated away.
+
+`close()` writes the final CD (add order) and end records with the comment
+`CLOSED_COMMENT` right after the last member, then truncates the file there
+(one atomic `ftruncate`); if the hole is too small it closes in place.
 """
 
+import errno
 import os
 import struct
 import threading
@@ -48,7 +68,6 @@ _LOCATOR = struct.Struct("<IIQI")
 _DOS_DATE = (0 << 9) | (1 << 5) | 1   # 1980-01-01
 _DOS_TIME = 0
 _EXTERNAL_ATTR = 0o100600 << 16       # regular file, rw-------
-_MAX_RESERVE = 64 << 20
 _PROBE = 64 << 10
 DEFLATE_LEVEL = 1
 DEFLATE_LIBRARY = "zlib " + zlib.ZLIB_RUNTIME_VERSION
@@ -63,14 +82,11 @@ def _round_up(x, m):
     return -(-x // m) * m
 
 
-def _slack_end(x):
-    # End of file after a tail ending at x: at least 1 KiB of zeros, up to
-    # a page boundary.
-    return _round_up(x + 1024, fmt.PAGE)
-
-
 def _pays(compressed, size):
     return compressed <= size * 7 // 8
+
+
+_RELOCATE_MIN = 64 << 20   # a relocation leaves at least this much room
 
 
 class _Layout:
@@ -79,8 +95,10 @@ class _Layout:
     def __init__(self, force_zip64):
         self.force = force_zip64
         self.data_end = 0     # end of the last member
-        self.tail = 0         # offset of the central directory
-        self.cd = bytearray()
+        self.tail = 0         # offset of the central directory (its newest entry)
+        self.end_at = 0       # offset of the end records
+        self.entries = []     # CD entries in add order (the file has them reversed)
+        self.cd_len = 0
         self.count = 0
         self.file_size = 0
 
@@ -112,9 +130,9 @@ class _Layout:
                              _DOS_TIME, _DOS_DATE, crc, csize, usize, len(name),
                              len(extra), 0, 0, 0, _EXTERNAL_ATTR, offset) + name + extra
 
-    def end_records(self, count, cd_size, cd_offset, comment=b""):
-        zip64 = (self.force or count >= fmt.COUNT_LIMIT or cd_size > fmt.ZIP64_LIMIT
-                 or cd_offset > fmt.ZIP64_LIMIT)
+    def end_records(self, count, cd_size, cd_offset, comment=b"", zip64=False):
+        zip64 = (zip64 or self.force or count >= fmt.COUNT_LIMIT
+                 or cd_size > fmt.ZIP64_LIMIT or cd_offset > fmt.ZIP64_LIMIT)
         if not zip64:
             return _END.pack(0x06054B50, 0, 0, count, count, cd_size, cd_offset,
                              len(comment)) + comment
@@ -124,17 +142,21 @@ class _Layout:
                 + _END.pack(0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF,
                             len(comment)) + comment)
 
-    def place_tail(self, at, step3):
-        """Moves a tail position forward so its small writes stay within a page."""
-        cd_len = len(self.cd)
-        if cd_len + step3 <= fmt.PAGE:
-            if at % fmt.PAGE + cd_len + step3 > fmt.PAGE:
-                at = _round_up(at, fmt.PAGE)
-        elif step3 <= fmt.PAGE:
-            end = at + cd_len
-            if end % fmt.PAGE + step3 > fmt.PAGE:
-                at += _round_up(end, fmt.PAGE) - end
-        return at
+    def live_end(self, count, cd_size, cd_offset, end_at, comment=b""):
+        """End records at `end_at`: zip64 ones whenever `end_at` needs them,
+        so that records rewritten in place never shrink (a shorter record
+        would leave the longer one's signature after it)."""
+        return self.end_records(count, cd_size, cd_offset, comment,
+                                end_at > fmt.ZIP64_LIMIT)
+
+    def end_page(self, end_at):
+        """The empty archive's end records and zeros up to the page end."""
+        end = self.live_end(0, 0, end_at, end_at)
+        return end + bytes(fmt.page_end(end_at) - end_at - len(end))
+
+    def live_cd(self):
+        """The CD as it is in the file: newest entry first."""
+        return b"".join(reversed(self.entries))
 
 
 class NpzWriter:
@@ -146,6 +168,11 @@ class NpzWriter:
     as it is written, so the file stays loadable if the process is killed at
     any moment. Stored members are 64-byte aligned, so
     `fastcallbacks.npz.load(path, mmap=True)` can memory-map them.
+
+    While open, the file is sparse with its directory far out (its apparent
+    size is up to the file system's size) and `np.load` lists its members
+    newest first; `close()` moves the directory after the last member (add
+    order) and truncates the file to its real size.
 
     Args:
         path: file to create (an existing file is replaced).
@@ -185,11 +212,15 @@ class NpzWriter:
         self._fd = -1
         self._closed = False
         self._lock = threading.RLock()
+        lay = self._layout
+        end_at, self._max_size = fmt.tail_reserve(path)
         try:
-            self._fd = fmt.create_empty(path, self._start(), self._durable)
+            self._fd, end_at = fmt.create_empty(path, lay.end_page, end_at, self._durable)
         except OSError as e:
             self._closed = True
             raise OSError(e.errno, e.strerror, path) from None
+        lay.end_at = lay.tail = end_at
+        lay.file_size = fmt.page_end(end_at)
 
     # -- properties ----------------------------------------------------------
     @property
@@ -300,16 +331,27 @@ class NpzWriter:
             return
         self._closed = True
         try:
-            if self._error is None:
-                try:
-                    self._finish()
-                except OSError as e:
-                    self._fail(e)
+            # Also after an error: the layout state holds only what is in
+            # the file, and finishing is safe (a failed write changes
+            # nothing that is committed).
+            try:
+                self._finish()
+            except OSError as e:
+                self._fail(e)
         finally:
             os.close(self._fd)
             self._fd = -1
         if self._error is not None and not self._reported:
             self._raise_error()
+
+    def __del__(self):
+        # Not closed by the caller: finish the file like the compiled writer
+        # (errors are lost here; the file still holds every committed member).
+        if not getattr(self, "_closed", True):
+            try:
+                self.close()
+            except Exception:
+                pass
 
     def __enter__(self):
         return self
@@ -339,13 +381,6 @@ class NpzWriter:
     def _pwrite(self, data, offset):
         _pwrite(self._fd, data, offset)
 
-    def _start(self):
-        """The bytes of the empty archive the file starts as."""
-        lay = self._layout
-        tail = lay.end_records(0, 0, 0)
-        lay.file_size = _slack_end(len(tail))
-        return tail + bytes(lay.file_size - len(tail))
-
     def _write_member(self, name, header, data):
         lay = self._layout
         usize = len(header) + len(data)
@@ -359,8 +394,8 @@ class NpzWriter:
         local = lay.local_header(name, method, crc, csize, usize, start)
         size = len(local) + csize
         entry = lay.central_entry(name, method, crc, csize, usize, start)
-        if start + size > lay.tail:
-            self._move_tail(start + size, len(entry))
+        if start + size + len(entry) > lay.tail:
+            self._relocate(start + size, len(entry))
         self._pwrite(local, start)
         if payload is None:
             self._pwrite(header, start + len(local))
@@ -369,52 +404,66 @@ class NpzWriter:
         else:
             self._pwrite(payload, start + len(local))
         lay.data_end = start + size
-        self._append_entry(entry)
+        self._commit_entry(entry)
 
-    def _move_tail(self, member_end, entry_len):
+    def _commit_entry(self, entry):
+        # The entry goes right below the CD (unreferenced), then the end
+        # records are rewritten in place: that small write inside one page
+        # is the commit point.
         lay = self._layout
-        cd_len = len(lay.cd)
-        base = max(member_end, lay.file_size)
-        at = base + min(16 * cd_len, _MAX_RESERVE)
-        # Length of the append that follows the member (entry + end records);
-        # the end records' size depends on the final offset, so take the
-        # larger (zip64) form when unsure.
-        step3 = entry_len + len(lay.end_records(fmt.COUNT_LIMIT, 0, 0))
-        at = lay.place_tail(at, step3)
-        tail = bytes(lay.cd) + lay.end_records(lay.count, cd_len, at)
-        end = _slack_end(at + len(tail))
-        self._pwrite(tail + bytes(end - at - len(tail)), at)
-        lay.tail = at
-        lay.file_size = max(lay.file_size, end)
-
-    def _append_entry(self, entry):
-        lay = self._layout
-        cd_len = len(lay.cd) + len(entry)
-        end = lay.end_records(lay.count + 1, cd_len, lay.tail)
-        at = lay.tail + len(lay.cd)
-        need = at + len(entry) + len(end)
-        if need > lay.file_size:
-            # Extend the slack first, in a separate write: if the disk is
-            # full, the end record that is there stays intact.
-            new_size = _slack_end(need)
-            self._pwrite(bytes(new_size - lay.file_size), lay.file_size)
-            lay.file_size = new_size
-        self._pwrite(entry + end, at)
-        lay.cd += entry
+        at = lay.tail - len(entry)
+        self._pwrite(entry, at)
+        self._pwrite(lay.live_end(lay.count + 1, lay.cd_len + len(entry), at, lay.end_at),
+                     lay.end_at)
+        lay.entries.append(entry)
+        lay.cd_len += len(entry)
         lay.count += 1
+        lay.tail = at
+
+    def _relocate(self, member_end, entry_len):
+        # The member would reach the CD: copy the CD and end records beyond
+        # the end of file, leaving room for more members.
+        lay = self._layout
+        size = lay.cd_len
+        base = member_end + entry_len + max(_RELOCATE_MIN, member_end // 2)
+        base = _round_up(max(base, lay.file_size), fmt.PAGE)
+        if size + fmt.END_ROOM <= fmt.PAGE:
+            end_at = base + size       # all in one page: one write a kill cannot tear
+        else:
+            end_at = _round_up(base + size, fmt.PAGE)
+        eof = fmt.page_end(end_at)
+        if eof > self._max_size:
+            raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
+        end = lay.live_end(lay.count, size, end_at - size, end_at)
+        blob = lay.live_cd() + end
+        try:
+            self._pwrite(blob + bytes(eof - end_at - len(end)), end_at - size)
+        except OSError:
+            try:
+                os.ftruncate(self._fd, lay.file_size)   # the old tail is intact
+            except OSError:
+                pass
+            raise
+        lay.end_at = end_at
+        lay.tail = end_at - size
+        lay.file_size = eof
 
     def _finish(self):
         lay = self._layout
-        cd_len = len(lay.cd)
-        final = bytes(lay.cd) + lay.end_records(lay.count, cd_len, lay.data_end,
-                                                fmt.CLOSED_COMMENT)
-        if lay.data_end + len(final) <= lay.tail:
-            self._pwrite(final, lay.data_end)
-            size = lay.data_end + len(final)
+        cd = b"".join(lay.entries)
+        pos = lay.data_end
+        if lay.count == 0 and lay.force:
+            pos = len(fmt.PLACEHOLDER)   # keep the file starting with a zip signature
+        final = cd + lay.end_records(lay.count, lay.cd_len, pos, fmt.CLOSED_COMMENT)
+        if pos + len(final) <= lay.tail:
+            self._pwrite(final, pos)
+            size = pos + len(final)
         else:
-            end = lay.end_records(lay.count, cd_len, lay.tail, fmt.CLOSED_COMMENT)
-            self._pwrite(end, lay.tail + cd_len)
-            size = lay.tail + cd_len + len(end)
+            # No room below the CD: close it where it is (newest first).
+            end = lay.live_end(lay.count, lay.cd_len, lay.tail, lay.end_at,
+                               fmt.CLOSED_COMMENT)
+            self._pwrite(end, lay.end_at)
+            size = lay.end_at + len(end)
         os.ftruncate(self._fd, size)
         if self._durable:
             _datasync(self._fd)
