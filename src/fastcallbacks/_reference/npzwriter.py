@@ -38,6 +38,7 @@ import zlib
 
 import numpy as np
 
+from .. import _forks
 from .. import _npzformat as fmt
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
@@ -185,6 +186,8 @@ class NpzWriter:
         self._fd = -1
         self._closed = False
         self._lock = threading.RLock()
+        # fork: in a child every call raises (the file is the parent's).
+        self._born = _forks.count
         try:
             self._fd = fmt.create_empty(path, self._start(), self._durable)
         except OSError as e:
@@ -228,6 +231,7 @@ class NpzWriter:
     @property
     def pending(self):
         """Members added but not yet written (always 0: `add()` writes)."""
+        self._check_process()
         return 0
 
     # -- public API ----------------------------------------------------------
@@ -247,7 +251,9 @@ class NpzWriter:
         Raises:
             TypeError / ValueError: for a bad name or array (nothing queued).
             OSError: if writing an earlier member failed (with the path).
+            RuntimeError: in a child forked after the writer was created.
         """
+        self._check_process()
         with self._lock:
             self._add(name, array, copy)
 
@@ -273,6 +279,7 @@ class NpzWriter:
 
         With `durable=True` the file is also flushed to the device.
         """
+        self._check_process()
         with self._lock:
             self._commit()
 
@@ -292,6 +299,7 @@ class NpzWriter:
         Raises OSError (with the path) if a write failed and no earlier call
         has reported it.
         """
+        self._check_process()
         with self._lock:
             self._close()
 
@@ -323,6 +331,11 @@ class NpzWriter:
         return f"<NpzWriter {self._path!r} {state}, {len(self._members)} members>"
 
     # -- internals -----------------------------------------------------------
+    def _check_process(self):
+        # Before the lock: a lock of a forked copy may be held for good.
+        if self._born != _forks.count:
+            raise _forks.created_elsewhere(f"NpzWriter({self._path!r})")
+
     def _check_open(self):
         if self._closed:
             raise ValueError(f"NpzWriter: {self._path!r} is closed")
