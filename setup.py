@@ -106,6 +106,16 @@ else:
     # Bit-identical results with the pure-Python reference need plain IEEE
     # double arithmetic: no fused multiply-add contraction.
     extra = [] if sys.platform == "win32" else ["-ffp-contract=off"]
+    # FASTCALLBACKS_SANITIZE=address: an AddressSanitizer build (GCC/Clang),
+    # for tests run with its runtime preloaded:
+    # LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0
+    sanitize = os.environ.get("FASTCALLBACKS_SANITIZE", "")
+    if sanitize not in ("", "address"):
+        raise ValueError(f"FASTCALLBACKS_SANITIZE must be empty or address, got {sanitize!r}")
+    link = []
+    if sanitize == "address":
+        extra += ["-fsanitize=address", "-fno-omit-frame-pointer"]
+        link = ["-fsanitize=address"]
     ext_modules = cythonize(
         [
             Extension(
@@ -117,6 +127,7 @@ else:
                 extra_compile_args=extra + (
                     ["/std:c11"] if sys.platform == "win32" and name in EXTRA_SOURCES else []
                 ),
+                extra_link_args=link,
             )
             for name in MODULES
         ],
