@@ -107,8 +107,10 @@ else:
     # double arithmetic: no fused multiply-add contraction.
     extra = [] if sys.platform == "win32" else ["-ffp-contract=off"]
     # FASTCALLBACKS_SANITIZE=address: an AddressSanitizer build (GCC/Clang),
-    # for tests run with its runtime preloaded:
-    # LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0
+    # for tests run with its runtime preloaded (and libstdc++, whose C++
+    # exceptions ASan's interceptor must find: matplotlib throws some):
+    # LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
+    # ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1
     sanitize = os.environ.get("FASTCALLBACKS_SANITIZE", "")
     if sanitize not in ("", "address"):
         raise ValueError(f"FASTCALLBACKS_SANITIZE must be empty or address, got {sanitize!r}")
