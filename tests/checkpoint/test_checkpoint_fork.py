@@ -13,10 +13,14 @@ import sys
 
 import pytest
 
+import fastcallbacks
+
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 WORKER = os.path.join(os.path.dirname(__file__), "fork_worker.py")
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "src")
+# The child imports the fastcallbacks this process imported (the source
+# tree in development, the installed wheel under cibuildwheel).
+SRC = os.path.dirname(os.path.dirname(fastcallbacks.__file__))
 
 
 def test_async_saver_across_fork(impl, tmp_path):

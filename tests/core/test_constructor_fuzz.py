@@ -22,10 +22,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import fastcallbacks
+
 from .impls import IMPLS
 
 WORKER = os.path.join(os.path.dirname(__file__), "fuzz_worker.py")
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "src")
+# The child imports the fastcallbacks this process imported (the source
+# tree in development, the installed wheel under cibuildwheel).
+SRC = os.path.dirname(os.path.dirname(fastcallbacks.__file__))
 
 EDGES = [0, 1, 2, -1, 15, 16, 17, 2**31, 2**32 + 1, 2**60 - 1, 2**60, 2**61 + 1, 2**62,
          2**63 - 1, 2**63, 2**64, 2**70, -(2**63), -(2**70), 2**1100]
