@@ -167,6 +167,18 @@ else:
     # Bit-identical results with the pure-Python reference need plain IEEE
     # double arithmetic: no fused multiply-add contraction.
     extra = [] if sys.platform == "win32" else ["-ffp-contract=off"]
+    # FASTCALLBACKS_SANITIZE=address: an AddressSanitizer build (GCC/Clang),
+    # for tests run with its runtime preloaded (and libstdc++, whose C++
+    # exceptions ASan's interceptor must find: matplotlib throws some):
+    # LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
+    # ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1
+    sanitize = os.environ.get("FASTCALLBACKS_SANITIZE", "")
+    if sanitize not in ("", "address"):
+        raise ValueError(f"FASTCALLBACKS_SANITIZE must be empty or address, got {sanitize!r}")
+    link = []
+    if sanitize == "address":
+        extra += ["-fsanitize=address", "-fno-omit-frame-pointer"]
+        link = ["-fsanitize=address"]
     ext_modules = cythonize(
         [
             Extension(
@@ -175,6 +187,7 @@ else:
                 include_dirs=[np.get_include(), *EXTRA_INCLUDES.get(name, [])],
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                 extra_compile_args=list(extra),
+                extra_link_args=list(link),
             )
             for name in MODULES
         ],

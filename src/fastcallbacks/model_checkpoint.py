@@ -13,7 +13,7 @@ import numpy as np
 from keras.src import backend
 from keras.src.utils import file_utils
 
-from . import _ckptwriter, _compat, _impl, _roles
+from . import _ckptwriter, _compat, _forks, _impl, _roles
 from . import checkpoint as _ck
 from ._weights import host_arrays
 from .monitor_callback import MonitorCallback, _check_int, print_msg
@@ -170,6 +170,8 @@ class ModelCheckpoint(MonitorCallback):
         self._deleter = None  # deletes replaced files (synchronous saves)
         self._lock = threading.Lock()
         self._events = []  # (kind, text) reported by the writer thread
+        # A forked child starts over without the parent's saver threads.
+        _forks.restart_in_child(self, "_init_runtime", keep=("_layout",))
 
     # -- copies (tuners clone callbacks) ---------------------------------------
 

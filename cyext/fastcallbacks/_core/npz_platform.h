@@ -170,6 +170,8 @@ static void *fc_big_alloc(size_t n, size_t *mapped) {
     *mapped = 0;
     if (n < unit)
         return malloc(n);
+    if (n > SIZE_MAX / 2)   /* no block that large: and the rounding below cannot wrap */
+        return NULL;
     len = (n + 4095) & ~(size_t)4095;
     span = len + unit;
     p = (char *)mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from .. import _forks
 from .. import _npzformat as fmt
 
 cnp.import_array()
@@ -847,6 +848,21 @@ cdef void free_writer(writer_t* w) noexcept nogil:
 
 _CLOSED_COMMENT = fmt.CLOSED_COMMENT
 
+# fork: the writer thread does not exist in a child. A writer created before
+# the fork counts as another process's: every call raises RuntimeError there
+# (never waiting for that thread or writing into the parent's file), and
+# freeing it only closes the child's copy of the descriptor.
+cdef unsigned long _forks_seen = 0
+
+
+def _count_fork():
+    global _forks_seen
+    _forks_seen += 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_count_fork)
+
 
 cdef class NpzWriter:
     """Writes numpy arrays into a `.npz` file from a native background thread.
@@ -902,10 +918,12 @@ cdef class NpzWriter:
     cdef int _threads
     cdef bytes _comment
     cdef cython.pymutex _lock
+    cdef unsigned long _born     # _forks_seen when created
 
     def __cinit__(self):
         self._w = NULL
         self._closed = True
+        self._born = _forks_seen
 
     def __init__(self, path, *, compress=False, durable=False,
                  queue_bytes=fmt.DEFAULT_QUEUE_BYTES, force_zip64=False, threads=None):
@@ -992,6 +1010,16 @@ cdef class NpzWriter:
         cdef writer_t* w = self._w
         if w == NULL:
             return
+        if self._born != _forks_seen:
+            # A copy in a forked child: no writer thread to stop, and its
+            # locks may be held for good; the memory is left as it is.
+            self._w = NULL
+            if w.fd >= 0:
+                try:
+                    os.close(w.fd)
+                except OSError:
+                    pass
+            return
         # Not closed by the caller: finish the file (errors are lost here;
         # the file still holds every member written).
         stop_writer(w)
@@ -1043,6 +1071,7 @@ cdef class NpzWriter:
     def pending(self):
         """Members added but not yet written (never blocks; 0 once closed)."""
         cdef int64_t done
+        self._check_process()
         if self._closed:
             return 0
         fc_mutex_lock(&self._w.mu)
@@ -1068,7 +1097,9 @@ cdef class NpzWriter:
         Raises:
             TypeError / ValueError: for a bad name or array (nothing queued).
             OSError: if writing an earlier member failed (with the path).
+            RuntimeError: in a child forked after the writer was created.
         """
+        self._check_process()
         with self._lock:
             self._add(name, array, copy)
 
@@ -1141,6 +1172,7 @@ cdef class NpzWriter:
 
         With `durable=True` the file is also flushed to the device.
         """
+        self._check_process()
         with self._lock:
             self._check_open()
             self._raise_error()
@@ -1163,6 +1195,7 @@ cdef class NpzWriter:
         """
         cdef writer_t* w
         cdef int fd
+        self._check_process()
         with self._lock:
             if self._closed:
                 return
@@ -1191,6 +1224,11 @@ cdef class NpzWriter:
         raise TypeError("NpzWriter cannot be pickled (it owns an open file)")
 
     # -- internals -----------------------------------------------------------
+    cdef _check_process(self):
+        # Before any lock: a lock of a forked copy may be held for good.
+        if self._born != _forks_seen:
+            raise _forks.created_elsewhere(f"NpzWriter({self._path!r})")
+
     cdef _check_open(self):
         if self._closed:
             raise ValueError(f"NpzWriter: {self._path!r} is closed")

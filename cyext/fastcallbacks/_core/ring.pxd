@@ -8,6 +8,7 @@ cdef struct ring_t:
     intp_t nnan         # NaN values in the window (not in scratch)
     bint sorted_valid   # scratch is up to date; single pushes keep it so
     intp_t capacity
+    intp_t alloc        # slots allocated in buf and scratch: they grow up to capacity
     intp_t head         # next slot to write
     intp_t count        # valid values, <= capacity
     int64_t total       # values pushed since the last clear
@@ -24,3 +25,4 @@ cdef class RingMonitor:
     cdef ring_t _r
     cdef cython.pymutex _lock
     cdef void _clear(self) noexcept nogil
+    cdef int _reserve(self, intp_t n) noexcept nogil

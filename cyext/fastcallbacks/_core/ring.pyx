@@ -1,13 +1,21 @@
 """Fixed-capacity ring buffer of metric values with window statistics."""
 from libc.math cimport isnan, isfinite, isinf, NAN
-from libc.stdlib cimport malloc, free, qsort
+from libc.stdlib cimport realloc, free, qsort
 from libc.string cimport memcpy, memmove
 
 cimport cython
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from ._common cimport (float64_t, intp_t, int64_t, STAT_MEAN, STAT_MEDIAN,
                        STAT_MIN, STAT_MAX, STAT_EMA, STAT_LAST)
 
 import numpy as np
+
+# Largest capacity: the byte size of a full window must fit a Py_ssize_t.
+MAX_CAPACITY = (<intp_t>PY_SSIZE_T_MAX) // <intp_t>sizeof(float64_t)
+
+# Slots allocated at first; buffers then double up to the capacity, so a
+# huge capacity costs only the memory of the values actually pushed.
+cdef intp_t FIRST_ALLOC = 16
 
 _STATS = {"mean": STAT_MEAN, "median": STAT_MEDIAN, "min": STAT_MIN,
           "max": STAT_MAX, "ema": STAT_EMA, "last": STAT_LAST}
@@ -195,11 +203,19 @@ cdef float64_t ring_stat(ring_t* r, int kind) noexcept nogil:
 
 # ---------------------------------------------------------------------------
 
+cdef _no_memory(intp_t n, intp_t capacity):
+    raise MemoryError(
+        f"RingMonitor: cannot allocate a window of {min(n, capacity)} values")
+
+
 cdef class RingMonitor:
     """Fixed-capacity window over the most recent values of a metric.
 
     Args:
-        capacity: Number of values kept (the window size), at least 1.
+        capacity: Number of values kept (the window size), at least 1 and
+            at most `MAX_CAPACITY` (`sys.maxsize // 8`). Memory grows with
+            the values pushed, up to the capacity, so a large capacity costs
+            nothing until the window fills.
         alpha: Weight of the newest value in the exponential moving average,
             in (0, 1]. Defaults to `2 / (capacity + 1)`.
 
@@ -214,29 +230,32 @@ cdef class RingMonitor:
     def __cinit__(self, capacity, alpha=None):
         self._r.buf = NULL
         self._r.scratch = NULL
+        self._r.alloc = 0
+        self._r.capacity = 1
 
     def __init__(self, capacity, alpha=None):
         if isinstance(capacity, bool) or not isinstance(capacity, int):
             raise TypeError(f"`capacity` must be an int, got {capacity!r}")
         if capacity < 1:
             raise ValueError(f"`capacity` must be >= 1, got {capacity}")
+        if capacity > MAX_CAPACITY:
+            raise OverflowError(
+                f"`capacity` must be <= {MAX_CAPACITY} (sys.maxsize // 8), got {capacity}")
         if alpha is None:
             alpha = 2.0 / (capacity + 1.0)
         alpha = float(alpha)
         if not (0.0 < alpha <= 1.0):
             raise ValueError(f"`alpha` must be in (0, 1], got {alpha}")
         cdef intp_t cap = capacity
-        cdef float64_t* buf = <float64_t*>malloc(cap * sizeof(float64_t))
-        cdef float64_t* scratch = <float64_t*>malloc(cap * sizeof(float64_t))
-        if buf == NULL or scratch == NULL:
-            free(buf)
-            free(scratch)
-            raise MemoryError(f"cannot allocate a window of {capacity} values")
         with self._lock:
-            free(self._r.buf)
-            free(self._r.scratch)
-            self._r.buf = buf
-            self._r.scratch = scratch
+            # Buffers already allocated (a second __init__) are kept while
+            # they fit the new capacity; they are grown on demand anyway.
+            if self._r.alloc > cap:
+                free(self._r.buf)
+                free(self._r.scratch)
+                self._r.buf = NULL
+                self._r.scratch = NULL
+                self._r.alloc = 0
             self._r.capacity = cap
             self._r.alpha = alpha
             self._r.beta = 1.0 - alpha
@@ -245,6 +264,35 @@ cdef class RingMonitor:
     def __dealloc__(self):
         free(self._r.buf)
         free(self._r.scratch)
+
+    cdef int _reserve(self, intp_t n) noexcept nogil:
+        # Grows buf and scratch (keeping their contents) to hold at least
+        # min(n, capacity) values; -1 if memory runs out (nothing is lost:
+        # the buffers stay valid at their old size). Called with the lock
+        # held. Before the window first fills nothing has wrapped, so the
+        # values sit at [0, count) and realloc keeps them in place.
+        cdef intp_t want, cap = self._r.capacity
+        cdef float64_t* p
+        if n > cap:
+            n = cap
+        if n <= self._r.alloc:
+            return 0
+        want = self._r.alloc if self._r.alloc > FIRST_ALLOC else FIRST_ALLOC
+        while want < n:
+            want = cap if want > cap // 2 else want * 2
+        if want > cap:
+            want = cap
+        # want <= capacity <= MAX_CAPACITY: the byte sizes cannot overflow.
+        p = <float64_t*>realloc(self._r.buf, <size_t>want * sizeof(float64_t))
+        if p == NULL:
+            return -1
+        self._r.buf = p
+        p = <float64_t*>realloc(self._r.scratch, <size_t>want * sizeof(float64_t))
+        if p == NULL:
+            return -1
+        self._r.scratch = p
+        self._r.alloc = want
+        return 0
 
     cdef void _clear(self) noexcept nogil:
         self._r.sorted_valid = False
@@ -287,17 +335,29 @@ cdef class RingMonitor:
     def push(self, value):
         """Append one value (anything `float()` accepts)."""
         cdef float64_t x = float(value)  # as the reference: strings too
+        cdef int rc = 0
         with self._lock:
-            ring_push(&self._r, x)
+            if self._r.count >= self._r.alloc:
+                rc = self._reserve(self._r.count + 1)
+            if rc == 0:
+                ring_push(&self._r, x)
+        if rc:
+            _no_memory(self._r.count + 1, self._r.capacity)
 
     def extend(self, values):
         """Append every value of a 1-D array-like, oldest first."""
         cdef const float64_t[::1] xs = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
         cdef intp_t n = xs.shape[0]
+        cdef int rc = 0
         if n == 0:
             return
         with nogil, self._lock:
-            ring_extend(&self._r, &xs[0], n)
+            # count + n cannot overflow: both are below 2**62.
+            rc = self._reserve(self._r.count + n)
+            if rc == 0:
+                ring_extend(&self._r, &xs[0], n)
+        if rc:
+            _no_memory(self._r.count + n, self._r.capacity)
 
     def stat(self, kind="mean"):
         """Window statistic: "mean", "median", "min", "max", "ema" or "last"."""
@@ -323,10 +383,16 @@ cdef class RingMonitor:
                 f"Unknown statistic {kind!r}; expected one of {sorted(_STATS)}"
             ) from None
         cdef float64_t x = float(value)  # as the reference: strings too
-        cdef float64_t out
+        cdef float64_t out = NAN
+        cdef int rc = 0
         with self._lock:
-            ring_push(&self._r, x)
-            out = ring_stat(&self._r, code)
+            if self._r.count >= self._r.alloc:
+                rc = self._reserve(self._r.count + 1)
+            if rc == 0:
+                ring_push(&self._r, x)
+                out = ring_stat(&self._r, code)
+        if rc:
+            _no_memory(self._r.count + 1, self._r.capacity)
         return out
 
     def mean(self):
@@ -371,18 +437,26 @@ cdef class RingMonitor:
 
     def __setstate__(self, state):
         values, total, nonfinite, ema = state
-        cdef intp_t i, n = len(values)
+        cdef list xs = [float(v) for v in values]
+        cdef int64_t n_total = total, n_nonfinite = nonfinite
+        cdef float64_t e = ema
+        cdef intp_t i, n = len(xs)
+        cdef int rc
         if n > self._r.capacity:
             raise ValueError("state holds more values than the capacity")
         with self._lock:
             self._clear()
-            for i in range(n):
-                self._r.buf[i] = values[i]
-            self._r.count = n
-            self._r.head = n % self._r.capacity
-            self._r.total = total
-            self._r.nonfinite = nonfinite
-            self._r.ema = ema
+            rc = self._reserve(n)
+            if rc == 0:
+                for i in range(n):
+                    self._r.buf[i] = xs[i]
+                self._r.count = n
+                self._r.head = n % self._r.capacity
+                self._r.total = n_total
+                self._r.nonfinite = n_nonfinite
+                self._r.ema = e
+        if rc:
+            _no_memory(n, self._r.capacity)
 
     def __repr__(self):
         return (f"RingMonitor(capacity={self._r.capacity}, len={self._r.count}, "

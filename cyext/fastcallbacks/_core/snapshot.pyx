@@ -5,9 +5,37 @@ from libc.string cimport memcpy
 
 cimport cython
 cimport numpy as cnp
+from cpython.pyport cimport PY_SSIZE_T_MAX
+import os
+import threading
+import weakref
+
 import numpy as np
 
 cnp.import_array()
+
+
+# ---------------------------------------------------------------------------
+# fork: the buffers are a cache and the helper thread lives only inside
+# capture_while, so a forked child keeps working. The hook (run in the child,
+# by the thread that forked) counts forks and gives every live snapshot a new
+# lock and an empty pool: a lock held by a thread that does not exist in the
+# child is never waited for, and a set being filled by such a thread is
+# never handed out.
+
+cdef unsigned long _forks = 0
+_live = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    global _forks
+    _forks += 1
+    for snap in list(_live):
+        (<WeightSnapshot>snap)._forget()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 cdef struct copy_t:
@@ -164,6 +192,26 @@ cdef bint _unshared(tuple buffers):
     return True
 
 
+cdef Py_ssize_t _check_max_sets(max_sets) except -1:
+    if isinstance(max_sets, bool) or not isinstance(max_sets, (int, np.integer)):
+        raise TypeError(f"`max_sets` must be an int, got {max_sets!r}")
+    if max_sets < 1:
+        raise ValueError(f"`max_sets` must be >= 1, got {max_sets}")
+    if max_sets > PY_SSIZE_T_MAX:
+        raise OverflowError(f"`max_sets` must be <= {PY_SSIZE_T_MAX}, got {max_sets}")
+    return max_sets
+
+
+cdef copy_t* _alloc_jobs(Py_ssize_t n, Py_ssize_t per_array) except NULL:
+    # Room for per_array * n + 1 jobs, the byte count checked for overflow.
+    if n > (<Py_ssize_t>(PY_SSIZE_T_MAX // sizeof(copy_t)) - 1) // per_array:
+        raise MemoryError(f"WeightSnapshot: too many arrays ({n})")
+    cdef copy_t* jobs = <copy_t*>malloc(<size_t>(per_array * n + 1) * sizeof(copy_t))
+    if jobs == NULL:
+        raise MemoryError()
+    return jobs
+
+
 cdef class WeightSnapshot:
     """Snapshots of a list of arrays into buffers that are reused.
 
@@ -172,74 +220,94 @@ cdef class WeightSnapshot:
     outside the snapshot still references them, so a list (or an array, or
     a view of one) that a caller holds never changes. In steady state a
     capture allocates nothing and copies with the GIL released.
+
+    Every call owns the buffer set it fills until it returns: threads
+    sharing one snapshot, or a `capture()` inside `capture_while`'s `fn`,
+    each get a set of their own.
+
+    Args:
+        max_sets: Free buffer sets kept for reuse, at least 1. Defaults to 2.
     """
 
-    cdef list _pool       # tuples of owned arrays, most recently used first
+    cdef list _pool       # free tuples of owned arrays, most recently used first
     cdef Py_ssize_t _max_sets
     cdef readonly Py_ssize_t allocations
-    cdef cython.pymutex _lock
+    cdef object _lock     # guards _pool, allocations and _epoch
+    cdef Py_ssize_t _epoch   # bumped by clear(): sets taken earlier are not kept
+    cdef object __weakref__
 
     def __init__(self, max_sets=2):
-        if max_sets < 1:
-            raise ValueError(f"`max_sets` must be >= 1, got {max_sets}")
+        self._max_sets = _check_max_sets(max_sets)
         self._pool = []
-        self._max_sets = max_sets
         self.allocations = 0
+        self._lock = threading.Lock()
+        self._epoch = 0
+        _live.add(self)
 
     def __reduce__(self):
         # Buffers are a cache: a copy starts without them.
         return (WeightSnapshot, (self._max_sets,))
 
+    cdef _forget(self):
+        # In a forked child: see _after_fork_in_child.
+        self._lock = threading.Lock()
+        self._pool = []
+        self._epoch += 1
+
     def clear(self):
         """Drop every buffer."""
-        self._pool = []
+        with self._lock:
+            self._pool = []
+            self._epoch += 1
 
-    cdef tuple _prepare(self, arrays):
-        # (sources, destination buffer set), with the GIL held.
-        # C order, but unlike ascontiguousarray keeps 0-d arrays 0-d.
-        srcs = [np.asarray(a, order="C") for a in arrays]
-        for a in srcs:
-            if a.dtype.hasobject:
-                raise TypeError("WeightSnapshot cannot copy object arrays")
-        cdef Py_ssize_t n = len(srcs), i, k
-        cdef tuple chosen = None
+    cdef tuple _take(self, list srcs):
+        # A free buffer set for `srcs`, removed from the pool so that no
+        # other call can fill it, or a new one; returns (set, epoch).
+        cdef Py_ssize_t n = len(srcs), k, epoch = 0
         cdef tuple cand
-        for k in range(len(self._pool)):
-            cand = self._pool[k]
-            if len(cand) == n and _unshared(cand) and all(
-                b.shape == s.shape and b.dtype == s.dtype
-                for b, s in zip(cand, srcs)
-            ):
-                chosen = cand
-                del self._pool[k]
-                break
-        if chosen is None:
-            chosen = tuple(np.empty(s.shape, s.dtype) for s in srcs)
+        with self._lock:
+            for k in range(len(self._pool)):
+                cand = self._pool[k]
+                if len(cand) == n and _unshared(cand) and all(
+                    b.shape == s.shape and b.dtype == s.dtype
+                    for b, s in zip(cand, srcs)
+                ):
+                    del self._pool[k]
+                    return cand, self._epoch
+            epoch = self._epoch
+        cand = tuple([np.empty(s.shape, s.dtype) for s in srcs])
+        with self._lock:
             self.allocations += 1
-        self._pool.insert(0, chosen)
-        del self._pool[self._max_sets:]
-        return srcs, chosen
+        return cand, epoch
+
+    cdef _give(self, tuple chosen, Py_ssize_t epoch):
+        # Back into the pool once filled (the caller already holds the list
+        # it returns, so the set stays busy until that list is dropped).
+        with self._lock:
+            if epoch == self._epoch:
+                self._pool.insert(0, chosen)
+                del self._pool[self._max_sets:]
 
     def capture(self, arrays):
         """Copy `arrays` (a sequence of array-likes) and return the copies."""
-        srcs, chosen = self._prepare(arrays)
+        cdef list srcs = _sources(arrays)
+        cdef tuple chosen
+        cdef Py_ssize_t epoch = 0
+        chosen, epoch = self._take(srcs)
         cdef Py_ssize_t n = len(srcs)
         # Room for the jobs and for the second half of a parallel copy.
-        cdef copy_t* jobs = <copy_t*>malloc((2 * n + 1) * sizeof(copy_t))
-        if jobs == NULL:
-            raise MemoryError()
-        cdef size_t total
-        try:
-            total = _fill_jobs(jobs, srcs, chosen)
-            # srcs keeps every source alive while the copy runs.
-            with nogil, self._lock:
-                if total >= PARALLEL_MIN_BYTES:
-                    copy_parallel(jobs, n, jobs + n)
-                else:
-                    copy_all(jobs, n)
-        finally:
-            free(jobs)
-        return list(chosen)
+        cdef copy_t* jobs = _alloc_jobs(n, 2)
+        cdef size_t total = _fill_jobs(jobs, srcs, chosen)
+        # srcs keeps every source alive while the copy runs.
+        with nogil:
+            if total >= PARALLEL_MIN_BYTES:
+                copy_parallel(jobs, n, jobs + n)
+            else:
+                copy_all(jobs, n)
+        free(jobs)
+        out = list(chosen)
+        self._give(chosen, epoch)
+        return out
 
     def capture_while(self, arrays, fn):
         """`capture(arrays)` while `fn()` runs: returns `(copies, fn())`.
@@ -247,16 +315,20 @@ cdef class WeightSnapshot:
         A native thread starts copying, `fn` runs on the calling thread
         (GIL held), then the calling thread copies whatever is left with the
         GIL released. `fn` must not change the arrays. If `fn` raises, the
-        copy still completes before the exception propagates.
+        copy still completes before the exception propagates. If `fn` forks,
+        the child (where the native thread does not exist) copies everything
+        itself and never waits for that thread.
         """
-        srcs, chosen = self._prepare(arrays)
+        cdef list srcs = _sources(arrays)
+        cdef tuple chosen
+        cdef Py_ssize_t epoch = 0
+        chosen, epoch = self._take(srcs)
         cdef Py_ssize_t n = len(srcs)
-        cdef copy_t* jobs = <copy_t*>malloc((n + 1) * sizeof(copy_t))
-        if jobs == NULL:
-            raise MemoryError()
+        cdef copy_t* jobs = _alloc_jobs(n, 1)
         cdef share_t sh
         cdef fc_thread_t th
         cdef int started = 0
+        cdef unsigned long forks = _forks
         _fill_jobs(jobs, srcs, chosen)
         sh.jobs = jobs
         sh.n = n
@@ -269,12 +341,39 @@ cdef class WeightSnapshot:
                 # after fn().
                 started = fc_thread_start(&th, copy_shared, &sh) == 0
             result = fn()
-        finally:
-            # srcs keeps every source alive until both threads are done.
+        except BaseException:
+            self._finish_shared(&sh, jobs, n, started, th, forks)
+            self._give(chosen, epoch)   # filled; nothing outside holds it
+            raise
+        self._finish_shared(&sh, jobs, n, started, th, forks)
+        out = list(chosen)
+        self._give(chosen, epoch)
+        return out, result
+
+    cdef _finish_shared(self, share_t* sh, copy_t* jobs, Py_ssize_t n, int started,
+                        fc_thread_t th, unsigned long forks):
+        # The caller's srcs keeps every source alive until both threads are done.
+        if forks == _forks:
             with nogil:
-                copy_shared(&sh)
+                copy_shared(sh)
                 if started:
                     fc_thread_join(th)
             fc_mutex_destroy(&sh.mu)
             free(jobs)
-        return list(chosen), result
+        else:
+            # Forked inside fn: the helper thread is the parent's. Its mutex
+            # may be held for good and its pieces may be half copied here,
+            # so copy everything again without it; the mutex is not
+            # destroyed and the jobs are not freed (the child never frees
+            # what that thread might have used).
+            with nogil:
+                copy_all(jobs, n)
+
+
+cdef list _sources(arrays):
+    # C order, but unlike ascontiguousarray keeps 0-d arrays 0-d.
+    cdef list srcs = [np.asarray(a, order="C") for a in arrays]
+    for a in srcs:
+        if a.dtype.hasobject:
+            raise TypeError("WeightSnapshot cannot copy object arrays")
+    return srcs

@@ -8,10 +8,12 @@ import numpy.typing as npt
 _FloatLike: TypeAlias = SupportsFloat | SupportsIndex | str | bytes
 _Stat: TypeAlias = Literal["mean", "median", "min", "max", "ema", "last"]
 
+MAX_CAPACITY: int  # sys.maxsize // 8: the largest `capacity`
+
 class RingMonitor:
     def __init__(
         self,
-        capacity: int,  # intp_t, >= 1
+        capacity: int,  # intp_t, 1 to MAX_CAPACITY; memory grows with the values pushed
         alpha: float | None = None,  # float64_t in (0, 1]; None: 2 / (capacity + 1)
     ) -> None: ...
     @property

@@ -11,7 +11,7 @@ _T = TypeVar("_T")
 class WeightSnapshot:
     def __init__(
         self,
-        max_sets: int = 2,  # Py_ssize_t, >= 1
+        max_sets: int = 2,  # Py_ssize_t, >= 1 (free buffer sets kept)
     ) -> None: ...
     @property
     def allocations(self) -> int: ...  # readonly Py_ssize_t

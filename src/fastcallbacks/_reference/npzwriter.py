@@ -58,6 +58,7 @@ import zlib
 
 import numpy as np
 
+from .. import _forks
 from .. import _npzformat as fmt
 
 _LOCAL = struct.Struct("<IHHHHHIIIHH")
@@ -214,6 +215,8 @@ class NpzWriter:
         self._lock = threading.RLock()
         lay = self._layout
         end_at, self._max_size = fmt.tail_reserve(path)
+        # fork: in a child every call raises (the file is the parent's).
+        self._born = _forks.count
         try:
             self._fd, end_at = fmt.create_empty(path, lay.end_page, end_at, self._durable)
         except OSError as e:
@@ -259,6 +262,7 @@ class NpzWriter:
     @property
     def pending(self):
         """Members added but not yet written (always 0: `add()` writes)."""
+        self._check_process()
         return 0
 
     # -- public API ----------------------------------------------------------
@@ -278,7 +282,9 @@ class NpzWriter:
         Raises:
             TypeError / ValueError: for a bad name or array (nothing queued).
             OSError: if writing an earlier member failed (with the path).
+            RuntimeError: in a child forked after the writer was created.
         """
+        self._check_process()
         with self._lock:
             self._add(name, array, copy)
 
@@ -304,6 +310,7 @@ class NpzWriter:
 
         With `durable=True` the file is also flushed to the device.
         """
+        self._check_process()
         with self._lock:
             self._commit()
 
@@ -323,6 +330,7 @@ class NpzWriter:
         Raises OSError (with the path) if a write failed and no earlier call
         has reported it.
         """
+        self._check_process()
         with self._lock:
             self._close()
 
@@ -365,6 +373,11 @@ class NpzWriter:
         return f"<NpzWriter {self._path!r} {state}, {len(self._members)} members>"
 
     # -- internals -----------------------------------------------------------
+    def _check_process(self):
+        # Before the lock: a lock of a forked copy may be held for good.
+        if self._born != _forks.count:
+            raise _forks.created_elsewhere(f"NpzWriter({self._path!r})")
+
     def _check_open(self):
         if self._closed:
             raise ValueError(f"NpzWriter: {self._path!r} is closed")

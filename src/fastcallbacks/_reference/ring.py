@@ -1,18 +1,25 @@
 """Pure-Python RingMonitor (reference of fastcallbacks._core.ring)."""
 
 import math
+import sys
 import threading
 
 import numpy as np
 
 _STATS = ("mean", "median", "min", "max", "ema", "last")
 
+# Largest capacity: the byte size of a full window must fit a Py_ssize_t.
+MAX_CAPACITY = sys.maxsize // 8
+
 
 class RingMonitor:
     """Fixed-capacity window over the most recent values of a metric.
 
     Args:
-        capacity: Number of values kept (the window size), at least 1.
+        capacity: Number of values kept (the window size), at least 1 and
+            at most `MAX_CAPACITY` (`sys.maxsize // 8`). Memory grows with
+            the values pushed, up to the capacity, so a large capacity costs
+            nothing until the window fills.
         alpha: Weight of the newest value in the exponential moving average,
             in (0, 1]. Defaults to `2 / (capacity + 1)`.
 
@@ -28,6 +35,9 @@ class RingMonitor:
             raise TypeError(f"`capacity` must be an int, got {capacity!r}")
         if capacity < 1:
             raise ValueError(f"`capacity` must be >= 1, got {capacity}")
+        if capacity > MAX_CAPACITY:
+            raise OverflowError(
+                f"`capacity` must be <= {MAX_CAPACITY} (sys.maxsize // 8), got {capacity}")
         if alpha is None:
             alpha = 2.0 / (capacity + 1.0)
         alpha = float(alpha)
@@ -37,7 +47,9 @@ class RingMonitor:
         self._capacity = capacity
         self._alpha = alpha
         self._beta = 1.0 - alpha
-        self._buf = [0.0] * capacity
+        # Grows with the values pushed (appended until the window first
+        # fills), never past the capacity.
+        self._buf = []
         self._clear()
 
     def _clear(self):
@@ -61,7 +73,10 @@ class RingMonitor:
             self._clear()
 
     def _push(self, x):
-        self._buf[self._head] = x
+        if self._head == len(self._buf):
+            self._buf.append(x)
+        else:
+            self._buf[self._head] = x
         self._head += 1
         if self._head == self._capacity:
             self._head = 0
@@ -189,8 +204,7 @@ class RingMonitor:
             raise ValueError("state holds more values than the capacity")
         with self._lock:
             self._clear()
-            for i, x in enumerate(values):
-                self._buf[i] = float(x)
+            self._buf = [float(x) for x in values]
             self._count = n
             self._head = n % self._capacity
             self._total = int(total)

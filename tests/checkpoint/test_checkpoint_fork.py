@@ -1,0 +1,42 @@
+"""ModelCheckpoint's background saver across os.fork() (issue 12, item 5).
+
+Before, a child forked after an async save queued its next save for the
+parent's saver thread, which does not exist in the child, and waited for
+it forever. Now the child starts over with its own saver; the parent's save
+in flight at the fork is the parent's to finish. Runs in a subprocess
+(`fork_worker.py`, numpy backend) with time limits.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import fastcallbacks
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+WORKER = os.path.join(os.path.dirname(__file__), "fork_worker.py")
+# The child imports the fastcallbacks this process imported (the source
+# tree in development, the installed wheel under cibuildwheel).
+SRC = os.path.dirname(os.path.dirname(fastcallbacks.__file__))
+
+
+def test_async_saver_across_fork(impl, tmp_path):
+    env = dict(os.environ, KERAS_BACKEND="numpy",
+               PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("FASTCALLBACKS_PURE_PYTHON", None)
+    if impl == "python":
+        env["FASTCALLBACKS_PURE_PYTHON"] = "1"
+    try:
+        proc = subprocess.run([sys.executable, WORKER, str(tmp_path)], capture_output=True,
+                              text=True, timeout=240, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the parent hung")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
+    saved = {name for name in os.listdir(tmp_path) if name.endswith(".weights.h5")}
+    # Epochs 0, 1, 3 by the parent, 2 by the child (files are 1-based).
+    assert saved == {"m1.weights.h5", "m2.weights.h5", "m3.weights.h5", "m4.weights.h5"}
+    assert "m3.weights.h5" in lines["child"].split()
