@@ -1,0 +1,261 @@
+"""Finding every intact member of a damaged zip and writing them to a new
+file: the work behind `npz.scan` and `npz.recover`.
+
+Members are found by their local headers anywhere in the file (not only in
+sequence from the start), with their sizes and CRC-32 taken from every
+source that has them: the local header, any central-directory entry found
+in the file that points at the header or has the same name (a directory
+that no longer has an end record, an older copy), and a data descriptor
+(bit 3 of the flags: sizes after the data). A member is kept only if its
+data decodes to its size and has a CRC-32 that one of these records states,
+and, when it starts like a `.npy`, if its header is valid and fits.
+"""
+
+import os
+import secrets
+import zlib
+
+from . import _npyheader
+from . import _npzread
+from . import _ziprecords as zr
+from ._npzformat import ALIGN
+
+_MAX_HINTS = 8          # central entries tried per local header
+_MAX_DESCRIPTORS = 64   # descriptor signatures tried after a stored bit-3 member
+_MAX_RATIO = 1032       # deflate's largest expansion
+
+
+class Member:
+    """A complete member found by `npz.scan()`.
+
+    `name` is the zip name, `offset` the position of its local header,
+    `data_offset` and `end` the bounds of its (compressed) data, `method`
+    0 (stored) or 8 (deflated), `crc`, `csize` and `usize` its CRC-32 and
+    sizes.
+    """
+
+    __slots__ = ("name", "raw_name", "offset", "method", "crc", "csize", "usize", "end")
+
+    def __init__(self, name, raw_name, offset, method, crc, csize, usize, end):
+        self.name, self.raw_name, self.offset, self.method = name, raw_name, offset, method
+        self.crc, self.csize, self.usize, self.end = crc, csize, usize, end
+
+    @property
+    def key(self):
+        """The name without `.npy`, as `np.load(...).files` lists it."""
+        return self.name[:-4] if self.name.endswith(".npy") else self.name
+
+    @property
+    def data_offset(self):
+        return self.end - self.csize
+
+    def __repr__(self):
+        return f"Member({self.name!r}, offset={self.offset}, size={self.usize})"
+
+
+def positions(buf, signature, start=0, end=None):
+    """Offsets of every occurrence of `signature` in `buf[start:end]`."""
+    end = len(buf) if end is None else end
+    pos = buf.find(signature, start, end)
+    while pos >= 0:
+        yield pos
+        pos = buf.find(signature, pos + 1, end)
+
+
+def has_zip_records(buf):
+    """Whether `buf` holds any zip record signature at all."""
+    return any(buf.find(s) >= 0 for s in
+               (b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06"))
+
+
+def _crc_of(buf, start, csize, method, usize):
+    """CRC-32 of the decoded data, or None if it does not decode to `usize`."""
+    value, head = 0, b""
+    try:
+        for out in _npzread.decoded_chunks(buf, start, csize, method, usize):
+            if len(head) < 1 << 16:
+                head += out[:(1 << 16) - len(head)]
+            value = zlib.crc32(out, value)
+    except _npzread.zipfile.BadZipFile:
+        return None, b""
+    return value, head
+
+
+def _npy_fits(head, usize):
+    """False for data that starts like a `.npy` but whose header is invalid
+    or declares more data than there is."""
+    if not head.startswith(_npyheader.MAGIC):
+        return True
+    try:
+        h = _npyheader.decode(head)
+    except ValueError:
+        return False
+    return not h.dtype.hasobject and h.length + h.data_size <= usize
+
+
+def _deflate_end(buf, start, limit):
+    """`(csize, usize, crc)` of a deflate stream starting at `start` whose
+    length is not recorded, or None."""
+    d = zlib.decompressobj(-15)
+    pos, total, value = start, 0, 0
+    try:
+        while not d.eof:
+            if d.unconsumed_tail:
+                data = d.unconsumed_tail
+            elif pos < len(buf):
+                data = buf[pos:pos + _npzread.CHUNK]
+                pos += len(data)
+            else:
+                return None
+            out = d.decompress(data, _npzread.CHUNK)
+            total += len(out)
+            if total > limit or (not out and not data):
+                return None
+            value = zlib.crc32(out, value)
+    except zlib.error:
+        return None
+    return pos - len(d.unused_data) - len(d.unconsumed_tail) - start, total, value
+
+
+def _descriptor_trials(buf, h):
+    """Sizes and CRCs for a bit-3 member from its data descriptor."""
+    start = h.data_start
+    if h.method == zr.DEFLATED:
+        found = _deflate_end(buf, start, _MAX_RATIO * (len(buf) - start) + 1024)
+        if found is None:
+            return []
+        csize, usize, crc = found
+        for zip64 in (False, True):
+            for d_crc, d_csize, d_usize in zr.descriptors_at(buf, start + csize, zip64):
+                if (d_crc, d_csize, d_usize) == (crc, csize, usize):
+                    return [(csize, usize, {crc})]
+        return []
+    trials = []
+    for n, q in enumerate(positions(buf, b"PK\x07\x08", start)):
+        if n >= _MAX_DESCRIPTORS:
+            break
+        for zip64 in (False, True):
+            for d_crc, d_csize, d_usize in zr.descriptors_at(buf, q, zip64):
+                if d_csize == d_usize == q - start:
+                    trials.append((d_csize, d_usize, {d_crc}))
+    return trials
+
+
+def _validate(buf, h, hints):
+    """The `Member` for local header `h` if its data checks out, else None."""
+    if h.flags & zr.FLAG_ENCRYPTED or h.method not in (zr.STORED, zr.DEFLATED):
+        return None
+    trials = []
+    if not h.flags & zr.FLAG_DESCRIPTOR and h.csize is not None and h.usize is not None:
+        trials.append((h.csize, h.usize, {h.crc} | {e.crc for e in hints}))
+    for e in hints:
+        trials.append((e.csize, e.usize, {e.crc, h.crc}))
+    if h.flags & zr.FLAG_DESCRIPTOR:
+        trials += _descriptor_trials(buf, h)
+    tried = set()
+    for csize, usize, crcs in trials:
+        if (csize, usize) in tried or len(tried) >= 4:
+            continue
+        tried.add((csize, usize))
+        crc, head = _crc_of(buf, h.data_start, csize, h.method, usize)
+        if crc is None or crc not in crcs or not _npy_fits(head, usize):
+            continue
+        named = [e for e in hints if e.crc == crc and (e.csize, e.usize) == (csize, usize)
+                 and e.local_offset == h.offset] + [h]
+        src = named[0]
+        name = zr.decode_name(src.raw_name, src.flags)
+        if not name:
+            name = zr.decode_name(h.raw_name, h.flags)
+        if not name:
+            return None
+        return Member(name, name.encode("utf-8"), h.offset, h.method, crc, csize, usize,
+                      h.data_start + csize)
+    return None
+
+
+def find_members(buf, prefer=None):
+    """Every intact member of `buf` (one per name), in file order.
+
+    Args:
+        buf: the file's bytes (an mmap).
+        prefer: `{name: local header offset}` of the members a working
+            directory lists; for a name found more than once, the member
+            at that offset is kept (else the last one in the file).
+    """
+    prefer = prefer or {}
+    by_offset, by_name = {}, {}
+    for pos in positions(buf, b"PK\x01\x02"):
+        e = zr.central_entry_at(buf, pos)
+        if e is not None:
+            by_offset.setdefault(e.local_offset, []).append(e)
+            by_name.setdefault(e.raw_name, []).append(e)
+    chosen, covered = {}, 0
+    for pos in positions(buf, b"PK\x03\x04"):
+        if pos < covered:
+            continue   # inside the data of a member found already
+        h = zr.local_header_at(buf, pos)
+        if h is None or h.csize is None or h.usize is None:
+            continue
+        hints = (by_offset.get(pos, [])[:_MAX_HINTS]
+                 + [e for e in by_name.get(h.raw_name, [])[:_MAX_HINTS]
+                    if e.local_offset != pos])
+        m = _validate(buf, h, hints)
+        if m is None:
+            continue
+        covered = m.end
+        old = chosen.get(m.name)
+        if old is None or prefer.get(m.name) != old.offset:
+            chosen[m.name] = m
+    return sorted(chosen.values(), key=lambda m: m.offset)
+
+
+def write_salvage(buf, members, path, mode, comment):
+    """Writes `members` (copied from `buf`) as a fresh zip to a new temporary
+    file next to `path` (created with O_EXCL, never following a link) and
+    returns its name. Stored members' data is 64-byte aligned."""
+    directory = os.path.dirname(os.path.abspath(path))
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.recover-"
+                                  f"{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, flags, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pos, cd = 0, bytearray()
+            for m in members:
+                align = ALIGN if m.method == zr.STORED else 0
+                head = zr.local_header(m.raw_name, m.method, m.crc, m.csize, m.usize, pos,
+                                       align)
+                f.write(head)
+                for p in range(m.data_offset, m.end, _npzread.CHUNK):
+                    f.write(buf[p:min(p + _npzread.CHUNK, m.end)])
+                cd += zr.central_entry(m.raw_name, m.method, m.crc, m.csize, m.usize, pos)
+                pos += len(head) + m.csize
+            f.write(cd)
+            f.write(zr.end_records(len(members), len(cd), pos, comment))
+            f.flush()
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode & 0o7777)
+            os.fsync(f.fileno())
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return tmp
+
+
+def replace(tmp, path):
+    """Moves `tmp` over `path` and flushes the directory entry."""
+    os.replace(tmp, path)
+    try:
+        dfd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
