@@ -42,8 +42,15 @@ class Member:
 
     @property
     def key(self):
-        """The name without `.npy`, as `np.load(...).files` lists it."""
-        return self.name[:-4] if self.name.endswith(".npy") else self.name
+        """The name without `.npy`, as `np.load(...).files` lists it (zipfile
+        ends a name at a NUL character)."""
+        name = self.zip_name
+        return name[:-4] if name.endswith(".npy") else name
+
+    @property
+    def zip_name(self):
+        """The name as zipfile lists it (ended at a NUL character)."""
+        return self.name.split("\x00", 1)[0]
 
     @property
     def data_offset(self):
@@ -160,12 +167,16 @@ def _validate(buf, h, hints):
         crc, head = _crc_of(buf, h.data_start, csize, h.method, usize)
         if crc is None or crc not in crcs or not _npy_fits(head, usize):
             continue
+        # The name: the local header's if it states this CRC (it is intact),
+        # else that of a directory entry pointing here with this CRC.
         named = [e for e in hints if e.crc == crc and (e.csize, e.usize) == (csize, usize)
-                 and e.local_offset == h.offset] + [h]
-        src = named[0]
-        name = zr.decode_name(src.raw_name, src.flags)
-        if not name:
-            name = zr.decode_name(h.raw_name, h.flags)
+                 and e.local_offset == h.offset]
+        sources = [h] + named if h.crc == crc or not named else named + [h]
+        name = None
+        for src in sources:
+            name = zr.decode_name(src.raw_name, src.flags)
+            if name:
+                break
         if not name:
             return None
         return Member(name, name.encode("utf-8"), h.offset, h.method, crc, csize, usize,
@@ -203,9 +214,9 @@ def find_members(buf, prefer=None):
         if m is None:
             continue
         covered = m.end
-        old = chosen.get(m.name)
-        if old is None or prefer.get(m.name) != old.offset:
-            chosen[m.name] = m
+        old = chosen.get(m.zip_name)
+        if old is None or prefer.get(m.zip_name) != old.offset:
+            chosen[m.zip_name] = m
     return sorted(chosen.values(), key=lambda m: m.offset)
 
 

@@ -322,7 +322,7 @@ def recover(path):
             members = _npzsalvage.find_members(mm, prefer)
             if not members:
                 raise ValueError(f"recover: no intact member found in {path!r}; left unchanged")
-            lost = sorted(set(before) - {m.name for m in members})
+            lost = sorted(set(before) - {m.zip_name for m in members})
             if lost:
                 raise ValueError(f"recover: the salvage of {path!r} would lose {lost!r}; "
                                  "left unchanged")
