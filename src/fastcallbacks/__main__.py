@@ -6,7 +6,10 @@
   of a demo run (or any directory with a CSVLogger `metrics.csv` and an
   ActivationLogger `activations.npz`).
 * `python -m fastcallbacks example`: the book's EarlyStopping example.
-* `python -m fastcallbacks inspect FILE.npz`: the members of an `.npz`.
+* `python -m fastcallbacks inspect FILE.npz`: the members of an `.npz`, with
+  statistics computed chunk by chunk; exits 1 for a damaged file (listing
+  what `npz.recover` would keep) and for one it cannot read at all (one
+  line on stderr, never a traceback).
 """
 
 import argparse

@@ -232,7 +232,7 @@ def describe_stream(chunks, size):
     numeric = dt.kind in "biufc" and dt.names is None and dt.subdtype is None
     stats = Stats(dt.kind == "c")
     got = 0
-    for piece in r.rest(max(dt.itemsize, 1)):
+    for piece in r.rest(dt.itemsize if numeric else 1):
         take = min(len(piece), header.data_size - got)
         if numeric and take > 0:
             stats.add(np.frombuffer(piece, dt, count=take // dt.itemsize))
