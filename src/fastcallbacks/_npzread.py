@@ -13,7 +13,6 @@ import errno
 import hashlib
 import os
 import stat
-import struct
 import zipfile
 import zlib
 
@@ -24,12 +23,6 @@ from . import _ziprecords as zr
 
 CHUNK = 1 << 20            # bytes decoded or hashed at a time
 _NUMPY_BUFFER = 1 << 18    # numpy's read size for arrays in a zip member
-
-# What zipfile and numpy raise on hostile bytes, besides OSError/ValueError.
-PARSE_ERRORS = (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError,
-                RuntimeError, zlib.error, OverflowError, IndexError, KeyError,
-                TypeError, AttributeError, MemoryError, RecursionError, struct.error)
-
 
 def as_bad_zip(e, what):
     """`e` as one of the documented exceptions (OSError and ValueError stay)."""
@@ -46,13 +39,13 @@ def open_regular(path):
     Returns a binary file object. Raises OSError if it cannot be opened and
     ValueError if it is not a regular file.
     """
-    fd = os.open(os.fspath(path), os.O_RDONLY | getattr(os, "O_BINARY", 0)
-                 | getattr(os, "O_NONBLOCK", 0))
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(os.fspath(path), os.O_RDONLY | getattr(os, "O_BINARY", 0) | nonblock)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise ValueError(f"{os.fspath(path)!r} is not a regular file")
-        if hasattr(os, "set_blocking"):
+        if nonblock:
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:

@@ -120,7 +120,8 @@ def test_recover_keeps_the_mode_and_leaves_no_temporary(bases, tmp_path):
     path.write_bytes(bases["cython"][:-40])
     os.chmod(path, 0o640)
     npz.recover(path)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    if os.name == "posix":   # Windows keeps only a read-only bit
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
     assert leftovers(tmp_path, ["f.npz"]) == []
 
 
