@@ -68,10 +68,10 @@ def starts_like_npz(head):
 def decoded_chunks(buf, start, csize, method, usize, crc=None, chunk=CHUNK):
     """Yields the decoded bytes of a member's data `buf[start:start+csize]`.
 
-    Raises zipfile.BadZipFile if the data runs past `buf`, does not decode,
-    decodes to more or fewer than `usize` bytes (never holding more than
-    `chunk` decoded bytes at a time), or, when `crc` is given, does not have
-    that CRC-32.
+    Like zipfile, decoding stops at `usize` bytes (never holding more than
+    `chunk` decoded bytes at a time). Raises zipfile.BadZipFile if the data
+    runs past `buf`, does not decode, decodes to fewer than `usize` bytes,
+    or, when `crc` is given, does not have that CRC-32.
     """
     if start < 0 or csize < 0 or start + csize > len(buf):
         raise zipfile.BadZipFile("the member's data runs past the end of the file")
@@ -100,17 +100,16 @@ def decoded_chunks(buf, start, csize, method, usize, crc=None, chunk=CHUNK):
                 out = d.decompress(data, chunk)
                 if not out and not data:
                     break
+                out = out[:usize - total]   # like zipfile: never past the size
                 total += len(out)
-                if total > usize:
-                    raise zipfile.BadZipFile("the member decodes to more than its size")
                 if out:
                     if crc is not None:
                         value = zlib.crc32(out, value)
                     yield out
+                if total == usize:
+                    break
         except zlib.error as e:
             raise zipfile.BadZipFile(f"the member's deflate data is corrupt: {e}") from None
-        if not d.eof:
-            raise zipfile.BadZipFile("the member's deflate data is cut")
     else:
         raise zipfile.BadZipFile(f"unsupported compression method {method}")
     if total != usize:

@@ -75,17 +75,48 @@ def has_zip_records(buf):
                (b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06"))
 
 
-def _crc_of(buf, start, csize, method, usize):
-    """CRC-32 of the decoded data, or None if it does not decode to `usize`."""
-    value, head = 0, b""
-    try:
-        for out in _npzread.decoded_chunks(buf, start, csize, method, usize):
-            if len(head) < 1 << 16:
-                head += out[:(1 << 16) - len(head)]
+def _check(buf, start, csize, method, usize):
+    """`(crc, head, used)` of a member's data, or None if it does not decode
+    to exactly `usize` bytes. `head` is its first 64 KiB decoded, `used` the
+    compressed bytes it really takes (a deflate stream can end before the
+    `csize` a damaged record states; zipfile reads such a member)."""
+    if start < 0 or csize < 0 or start + csize > len(buf):
+        return None
+    value, head, total = 0, b"", 0
+    if method == zr.STORED:
+        if csize != usize:
+            return None
+        for p in range(start, start + csize, _npzread.CHUNK):
+            out = buf[p:min(p + _npzread.CHUNK, start + csize)]
+            head += out[:max((1 << 16) - len(head), 0)]
             value = zlib.crc32(out, value)
-    except _npzread.zipfile.BadZipFile:
-        return None, b""
-    return value, head
+        return value, head, csize
+    d = zlib.decompressobj(-15)
+    pos, end = start, start + csize
+    try:
+        while not d.eof:
+            if d.unconsumed_tail:
+                data = d.unconsumed_tail
+            elif pos < end:
+                data = buf[pos:min(pos + _npzread.CHUNK, end)]
+                pos += len(data)
+            else:
+                data = b""
+            out = d.decompress(data, _npzread.CHUNK)
+            if not out and not data:
+                break   # all of csize used without an end mark: zipfile accepts it
+            out = out[:usize - total]   # zipfile stops at the size, too
+            total += len(out)
+            head += out[:max((1 << 16) - len(head), 0)]
+            value = zlib.crc32(out, value)
+            if total == usize:
+                break
+    except zlib.error:
+        return None
+    if total != usize:
+        return None
+    # Ended early: keep only the stream. Otherwise keep all of csize, as read.
+    return value, head, (pos - start - len(d.unused_data)) if d.eof else csize
 
 
 def _npy_fits(head, usize):
@@ -124,10 +155,10 @@ def _deflate_end(buf, start, limit):
     return pos - len(d.unused_data) - len(d.unconsumed_tail) - start, total, value
 
 
-def _descriptor_trials(buf, h):
+def _descriptor_trials(buf, h, method):
     """Sizes and CRCs for a bit-3 member from its data descriptor."""
     start = h.data_start
-    if h.method == zr.DEFLATED:
+    if method == zr.DEFLATED:
         found = _deflate_end(buf, start, _MAX_RATIO * (len(buf) - start) + 1024)
         if found is None:
             return []
@@ -148,39 +179,50 @@ def _descriptor_trials(buf, h):
     return trials
 
 
-def _validate(buf, h, hints):
-    """The `Member` for local header `h` if its data checks out, else None."""
-    if h.flags & zr.FLAG_ENCRYPTED or h.method not in (zr.STORED, zr.DEFLATED):
-        return None
-    trials = []
+def _validate(buf, h, hints, listed=None):
+    """The `Member` for local header `h` if its data checks out, else None.
+
+    Method, sizes and CRC are tried from the local header and from each
+    directory entry (zipfile reads a member by its directory entry, so a
+    damaged local method or size field does not make it unreadable).
+    `listed` is the name zipfile lists for this header, if any.
+    """
+    trials = []   # (method, csize, usize, CRCs, flags)
     if not h.flags & zr.FLAG_DESCRIPTOR and h.csize is not None and h.usize is not None:
-        trials.append((h.csize, h.usize, {h.crc} | {e.crc for e in hints}))
+        trials.append((h.method, h.csize, h.usize, {h.crc} | {e.crc for e in hints},
+                       h.flags))
     for e in hints:
-        trials.append((e.csize, e.usize, {e.crc, h.crc}))
+        trials.append((e.method, e.csize, e.usize, {e.crc, h.crc}, e.flags))
     if h.flags & zr.FLAG_DESCRIPTOR:
-        trials += _descriptor_trials(buf, h)
+        for method in dict.fromkeys([h.method] + [e.method for e in hints]):
+            if method in (zr.STORED, zr.DEFLATED):
+                trials += [(method, c, u, crcs, h.flags)
+                           for c, u, crcs in _descriptor_trials(buf, h, method)]
     tried = set()
-    for csize, usize, crcs in trials:
-        if (csize, usize) in tried or len(tried) >= 4:
+    for method, csize, usize, crcs, flags in trials:
+        if (flags & zr.FLAG_ENCRYPTED or method not in (zr.STORED, zr.DEFLATED)
+                or (method, csize, usize) in tried or len(tried) >= 6):
             continue
-        tried.add((csize, usize))
-        crc, head = _crc_of(buf, h.data_start, csize, h.method, usize)
-        if crc is None or crc not in crcs or not _npy_fits(head, usize):
+        tried.add((method, csize, usize))
+        checked = _check(buf, h.data_start, csize, method, usize)
+        if checked is None:
             continue
-        # The name: the local header's if it states this CRC (it is intact),
-        # else that of a directory entry pointing here with this CRC.
-        named = [e for e in hints if e.crc == crc and (e.csize, e.usize) == (csize, usize)
-                 and e.local_offset == h.offset]
-        sources = [h] + named if h.crc == crc or not named else named + [h]
-        name = None
-        for src in sources:
-            name = zr.decode_name(src.raw_name, src.flags)
-            if name:
-                break
+        crc, head, used = checked
+        if crc not in crcs or not _npy_fits(head, usize):
+            continue
+        # The name: the one zipfile lists for this header; else the local
+        # header's if it states this CRC or a directory entry agrees (it is
+        # intact); else that of a directory entry pointing here with this CRC.
+        named = [e for e in hints if e.crc == crc and e.local_offset == h.offset]
+        local_ok = h.crc == crc or any(e.raw_name == h.raw_name for e in named)
+        names = [listed] if listed else []
+        for src in ([h] + named if local_ok or not named else named + [h]):
+            names.append(zr.decode_name(src.raw_name, src.flags))
+        name = next((n for n in names if n), None)
         if not name:
             return None
-        return Member(name, name.encode("utf-8"), h.offset, h.method, crc, csize, usize,
-                      h.data_start + csize)
+        return Member(name, name.encode("utf-8"), h.offset, method, crc, used, usize,
+                      h.data_start + used)
     return None
 
 
@@ -194,6 +236,7 @@ def find_members(buf, prefer=None):
             at that offset is kept (else the last one in the file).
     """
     prefer = prefer or {}
+    listed = {offset: name for name, offset in prefer.items()}
     by_offset, by_name = {}, {}
     for pos in positions(buf, b"PK\x01\x02"):
         e = zr.central_entry_at(buf, pos)
@@ -202,18 +245,18 @@ def find_members(buf, prefer=None):
             by_name.setdefault(e.raw_name, []).append(e)
     chosen, covered = {}, 0
     for pos in positions(buf, b"PK\x03\x04"):
-        if pos < covered:
-            continue   # inside the data of a member found already
+        if pos < covered and pos not in by_offset:
+            continue   # inside the data of a member found already (a nested zip)
         h = zr.local_header_at(buf, pos)
-        if h is None or h.csize is None or h.usize is None:
+        if h is None:
             continue
         hints = (by_offset.get(pos, [])[:_MAX_HINTS]
                  + [e for e in by_name.get(h.raw_name, [])[:_MAX_HINTS]
                     if e.local_offset != pos])
-        m = _validate(buf, h, hints)
+        m = _validate(buf, h, hints, listed.get(pos))
         if m is None:
             continue
-        covered = m.end
+        covered = max(covered, m.end)
         old = chosen.get(m.zip_name)
         if old is None or prefer.get(m.zip_name) != old.offset:
             chosen[m.zip_name] = m

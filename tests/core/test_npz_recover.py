@@ -158,3 +158,37 @@ def test_recover_never_loses_a_member_np_load_reads(bases, tmp_path, kind, flips
         assert not lost, (kind, flips, cut)
         assert set(names) == set(after), (kind, flips, cut)
     assert leftovers(tmp_path, ["f.npz"]) == []
+
+
+def _cd_entry(data, name):
+    for at in range(len(data) - 46):
+        if data[at:at + 4] == b"PK\x01\x02":
+            nlen = struct.unpack_from("<H", data, at + 28)[0]
+            if data[at + 46:at + 46 + nlen] == name.encode():
+                return at
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("damage, kind", [("local-method", "cython-deflate"),
+                                          ("cd-csize-too-large", "descriptors-deflate")])
+def test_members_zipfile_reads_by_their_directory_entry_are_kept(damage, kind, bases,
+                                                                 tmp_path):
+    """Local fields zipfile ignores, or a deflate stream it reads although its
+    directory entry states too large a size (no sizes in the local header:
+    bit 3): the salvage keeps these members and the ones after them (found
+    by the fuzz)."""
+    data = bytearray(bases[kind])
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
+        infos = z.infolist()
+    data[infos[1].header_offset + 80] ^= 0xFF       # m1: bad CRC, so recover must salvage
+    if damage == "local-method":
+        data[infos[3].header_offset + 8] ^= 2
+    elif damage == "cd-csize-too-large":   # reaches into the next member; zipfile stops at the end mark
+        at = _cd_entry(data, infos[3].filename)
+        struct.pack_into("<I", data, at + 20, infos[3].compress_size + 256)
+    path = tmp_path / "f.npz"
+    path.write_bytes(bytes(data))
+    before = readable(path)
+    assert len(before) == len(infos) - 1
+    assert npz.recover(path) == list(before)
+    assert readable(path) == before
