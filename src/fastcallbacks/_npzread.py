@@ -248,15 +248,16 @@ def _read_like_np_load(zf, info, digest):
                 digest.update(out)
             return
 
-        def readexact(n):
-            data = bytearray()
-            while len(data) < n:
-                more = f.read(n - len(data))
-                if not more:
-                    break
-                data += more
+        def readexact(n):   # numpy's _read_bytes: read until n bytes or EOF
+            data = f.read(n)
+            if len(data) < n:
+                parts = [data]
+                while data and sum(map(len, parts)) < n:
+                    data = f.read(n - sum(map(len, parts)))
+                    parts.append(data)
+                data = b"".join(parts)
             digest.update(data)
-            return bytes(data)
+            return data
 
         header = _npyheader.read(readexact)
         if header.dtype.hasobject:
