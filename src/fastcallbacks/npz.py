@@ -301,8 +301,9 @@ def recover(path):
     * Otherwise the intact members (see `scan`) are copied to a new file
       next to it, with a fresh directory, and that file replaces the
       original only if `np.load` reads from it every member it could read
-      before, with the same bytes; if not, ValueError is raised and the
-      file is left as is.
+      before, with the same bytes, and the original did not change
+      meanwhile; if not, ValueError is raised and the file is left as is.
+      Do not recover a file that a running writer still has open.
 
     Returns the names of the members (without `.npy`). Raises OSError for
     I/O errors and ValueError as above.
@@ -333,6 +334,11 @@ def recover(path):
         if lost:
             raise ValueError(f"recover: the salvage of {path!r} would lose {lost!r}; "
                              "left unchanged")
+        now = os.stat(path)
+        if (now.st_ino, now.st_size, now.st_mtime_ns) != (st.st_ino, st.st_size,
+                                                           st.st_mtime_ns):
+            raise ValueError(f"recover: {path!r} changed while it was being recovered "
+                             "(is a writer still running?); left unchanged")
         _npzsalvage.replace(tmp, path)
     except BaseException:
         try:

@@ -192,3 +192,24 @@ def test_members_zipfile_reads_by_their_directory_entry_are_kept(damage, kind, b
     assert len(before) == len(infos) - 1
     assert npz.recover(path) == list(before)
     assert readable(path) == before
+
+
+def test_a_file_that_changes_during_recover_is_left_alone(bases, tmp_path, monkeypatch):
+    from fastcallbacks import _npzsalvage
+
+    path = tmp_path / "f.npz"
+    cut = bases["cython"][:-40]
+    path.write_bytes(cut)
+    real = _npzsalvage.write_salvage
+
+    def write_then_grow(*args, **kwargs):   # a writer appends meanwhile
+        tmp = real(*args, **kwargs)
+        with open(path, "ab") as f:
+            f.write(b"more")
+        return tmp
+
+    monkeypatch.setattr(_npzsalvage, "write_salvage", write_then_grow)
+    with pytest.raises(ValueError, match="changed while"):
+        npz.recover(path)
+    assert path.read_bytes() == cut + b"more"
+    assert leftovers(tmp_path, ["f.npz"]) == []
