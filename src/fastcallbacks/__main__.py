@@ -141,8 +141,8 @@ def _inspect(path, out):
         rows, reason = _loadable_rows(path)
         if rows is not None:
             what = ("closed cleanly" if state == "closed" else
-                    "not closed (writer still running or killed); it lists every "
-                    "member committed so far and needs no recovery")
+                    "loadable but not closed by NpzWriter (a writer still running or "
+                    "killed, or another program wrote it); it needs no recovery")
             print(f"{path}: {len(rows)} member(s), {what}.", file=out)
             return rows, 0
     rows = _salvage_rows(path)
