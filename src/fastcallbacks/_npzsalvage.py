@@ -11,6 +11,8 @@ data decodes to its size and has a CRC-32 that one of these records states,
 and, when it starts like a `.npy`, if its header is valid and fits.
 """
 
+import bisect
+import errno
 import os
 import secrets
 import zlib
@@ -60,18 +62,59 @@ class Member:
         return f"Member({self.name!r}, offset={self.offset}, size={self.usize})"
 
 
-def positions(buf, signature, start=0, end=None):
-    """Offsets of every occurrence of `signature` in `buf[start:end]`."""
+def positions(buf, signature, start=0, end=None, extents=None):
+    """Offsets of every occurrence of `signature` in `buf[start:end]`, looked
+    for only inside `extents` (all of `buf` if None)."""
     end = len(buf) if end is None else end
-    pos = buf.find(signature, start, end)
-    while pos >= 0:
-        yield pos
-        pos = buf.find(signature, pos + 1, end)
+    for lo, hi in extents if extents is not None else [(0, len(buf))]:
+        lo, hi = max(lo, start), min(hi, end)
+        pos = buf.find(signature, lo, hi) if lo < hi else -1
+        while pos >= 0:
+            yield pos
+            pos = buf.find(signature, pos + 1, hi)
 
 
-def has_zip_records(buf):
+def _extent_end(extents, pos, size):
+    """The end of the data extent holding `pos`."""
+    if extents is None:
+        return size
+    i = bisect.bisect_right(extents, (pos, float("inf"))) - 1
+    return extents[i][1] if i >= 0 and extents[i][0] <= pos < extents[i][1] else pos
+
+
+def data_extents(fd, size):
+    """`[(start, end)]` of the parts of a file that hold data.
+
+    A writer killed while its file was sparse (end records far beyond the
+    members) leaves a file of many GiB that is almost all hole; searching
+    only the data keeps a scan proportional to what was written. Where the
+    OS cannot tell (no SEEK_DATA), the whole file.
+    """
+    seek_data, seek_hole = getattr(os, "SEEK_DATA", None), getattr(os, "SEEK_HOLE", None)
+    if seek_data is None or seek_hole is None:
+        return [(0, size)]
+    out, pos = [], 0
+    try:
+        while pos < size:
+            try:
+                start = os.lseek(fd, pos, seek_data)
+            except OSError as e:
+                if e.errno == errno.ENXIO:   # only a hole from here on
+                    break
+                raise
+            end = min(os.lseek(fd, start, seek_hole), size)
+            if end <= start:
+                break
+            out.append((start, end))
+            pos = end
+    except OSError:
+        return [(0, size)]
+    return out
+
+
+def has_zip_records(buf, extents=None):
     """Whether `buf` holds any zip record signature at all."""
-    return any(buf.find(s) >= 0 for s in
+    return any(next(positions(buf, s, extents=extents), None) is not None for s in
                (b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06"))
 
 
@@ -155,7 +198,7 @@ def _deflate_end(buf, start, limit):
     return pos - len(d.unused_data) - len(d.unconsumed_tail) - start, total, value
 
 
-def _descriptor_trials(buf, h, method):
+def _descriptor_trials(buf, h, method, extents=None):
     """Sizes and CRCs for a bit-3 member from its data descriptor."""
     start = h.data_start
     if method == zr.DEFLATED:
@@ -169,7 +212,8 @@ def _descriptor_trials(buf, h, method):
                     return [(csize, usize, {crc})]
         return []
     trials = []
-    for n, q in enumerate(positions(buf, b"PK\x07\x08", start)):
+    for n, q in enumerate(positions(buf, b"PK\x07\x08", start,
+                                    _extent_end(extents, start, len(buf)))):
         if n >= _MAX_DESCRIPTORS:
             break
         for zip64 in (False, True):
@@ -179,7 +223,7 @@ def _descriptor_trials(buf, h, method):
     return trials
 
 
-def _validate(buf, h, hints, listed=None):
+def _validate(buf, h, hints, listed=None, extents=None):
     """The `Member` for local header `h` if its data checks out, else None.
 
     Method, sizes and CRC are tried from the local header and from each
@@ -197,7 +241,7 @@ def _validate(buf, h, hints, listed=None):
         for method in dict.fromkeys([h.method] + [e.method for e in hints]):
             if method in (zr.STORED, zr.DEFLATED):
                 trials += [(method, c, u, crcs, h.flags)
-                           for c, u, crcs in _descriptor_trials(buf, h, method)]
+                           for c, u, crcs in _descriptor_trials(buf, h, method, extents)]
     tried = set()
     for method, csize, usize, crcs, flags in trials:
         if (flags & zr.FLAG_ENCRYPTED or method not in (zr.STORED, zr.DEFLATED)
@@ -226,7 +270,7 @@ def _validate(buf, h, hints, listed=None):
     return None
 
 
-def find_members(buf, prefer=None):
+def find_members(buf, prefer=None, extents=None):
     """Every intact member of `buf` (one per name), in file order.
 
     Args:
@@ -234,17 +278,19 @@ def find_members(buf, prefer=None):
         prefer: `{name: local header offset}` of the members a working
             directory lists; for a name found more than once, the member
             at that offset is kept (else the last one in the file).
+        extents: the parts of the file that hold data (`data_extents`);
+            records are looked for only there. Defaults to all of `buf`.
     """
     prefer = prefer or {}
     listed = {offset: name for name, offset in prefer.items()}
     by_offset, by_name = {}, {}
-    for pos in positions(buf, b"PK\x01\x02"):
+    for pos in positions(buf, b"PK\x01\x02", extents=extents):
         e = zr.central_entry_at(buf, pos)
         if e is not None:
             by_offset.setdefault(e.local_offset, []).append(e)
             by_name.setdefault(e.raw_name, []).append(e)
     chosen, covered = {}, 0
-    for pos in positions(buf, b"PK\x03\x04"):
+    for pos in positions(buf, b"PK\x03\x04", extents=extents):
         if pos < covered and pos not in by_offset:
             continue   # inside the data of a member found already (a nested zip)
         h = zr.local_header_at(buf, pos)
@@ -253,7 +299,7 @@ def find_members(buf, prefer=None):
         hints = (by_offset.get(pos, [])[:_MAX_HINTS]
                  + [e for e in by_name.get(h.raw_name, [])[:_MAX_HINTS]
                     if e.local_offset != pos])
-        m = _validate(buf, h, hints, listed.get(pos))
+        m = _validate(buf, h, hints, listed.get(pos), extents)
         if m is None:
             continue
         covered = max(covered, m.end)

@@ -243,8 +243,9 @@ def scan(path):
         if not os.fstat(f.fileno()).st_size:
             return [], 0
         prefer = _zip_offsets(f)
+        extents = _npzsalvage.data_extents(f.fileno(), os.fstat(f.fileno()).st_size)
         with _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ) as mm:
-            members = _npzsalvage.find_members(mm, prefer)
+            members = _npzsalvage.find_members(mm, prefer, extents)
     return members, max((m.end for m in members), default=0)
 
 
@@ -317,10 +318,11 @@ def recover(path):
         if not st.st_size:
             raise ValueError(f"recover: {path!r} is empty, not an npz file; left unchanged")
         prefer = _zip_offsets(f)
+        extents = _npzsalvage.data_extents(f.fileno(), st.st_size)
         with _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ) as mm:
-            if not _npzsalvage.has_zip_records(mm):
+            if not _npzsalvage.has_zip_records(mm, extents):
                 raise ValueError(f"recover: {path!r} is not an npz (zip) file; left unchanged")
-            members = _npzsalvage.find_members(mm, prefer)
+            members = _npzsalvage.find_members(mm, prefer, extents)
             if not members:
                 raise ValueError(f"recover: no intact member found in {path!r}; left unchanged")
             lost = sorted(set(before) - {m.zip_name for m in members})

@@ -213,3 +213,34 @@ def test_a_file_that_changes_during_recover_is_left_alone(bases, tmp_path, monke
         npz.recover(path)
     assert path.read_bytes() == cut + b"more"
     assert leftovers(tmp_path, ["f.npz"]) == []
+
+
+def test_a_huge_sparse_file_is_scanned_by_its_data_only(bases, tmp_path):
+    """A writer killed while its file was sparse (end records far beyond the
+    members) leaves a file of many GiB that is nearly all hole: scan,
+    inspect and recover look only at the data (SEEK_DATA), so they finish
+    in about the time the members take. In a subprocess with a time limit."""
+    import subprocess
+    import sys
+
+    data = bases["cython"]
+    cd = struct.unpack_from("<I", data, len(data) - 6)[0]   # directory offset
+    path = tmp_path / "sparse.npz"
+    with open(path, "wb") as f:
+        f.write(data[:cd])          # the members, then only a hole
+        f.truncate((1 << 40) if sys.platform.startswith("linux") else (256 << 20))
+    if sys.platform.startswith("linux"):
+        assert os.stat(path).st_blocks * 512 < 64 << 20, "the file system is not sparse"
+    code = ("import sys\nfrom fastcallbacks import npz\nfrom fastcallbacks.__main__ import main\n"
+            "p = sys.argv[1]\nassert npz.status(p) == 'damaged'\n"
+            "assert len(npz.scan(p)[0]) == 7\nassert main(['inspect', p]) == 1\n"
+            "print(npz.recover(p))\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(npz.__file__)) + os.pathsep + env.get(
+        "PYTHONPATH", "")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.splitlines()[-1] == str(list(arrays()))
+    assert os.stat(path).st_size <= len(data)
+    assert readable(path) == readable(io.BytesIO(data))
