@@ -30,7 +30,8 @@ _MAX_RATIO = 1032       # deflate's largest expansion
 class Member:
     """A complete member found by `npz.scan()`.
 
-    `name` is the zip name, `offset` the position of its local header,
+    `name` is the zip name (`raw_name` its UTF-8 bytes, as `recover`
+    writes it), `offset` the position of its local header,
     `data_offset` and `end` the bounds of its (compressed) data, `method`
     0 (stored) or 8 (deflated), `crc`, `csize` and `usize` its CRC-32 and
     sizes.
@@ -60,6 +61,26 @@ class Member:
 
     def __repr__(self):
         return f"Member({self.name!r}, offset={self.offset}, size={self.usize})"
+
+
+class Budget:
+    """Bytes the search may still read for candidates that do not check out.
+
+    A hostile file can hold many local headers that each state a size
+    reaching to its end; checking all of them would read the file once per
+    header. Reads for such failures are charged here, and once the budget
+    (a few times the data) is spent, only headers a directory entry points
+    at are still checked. Members that check out are never charged.
+    """
+
+    def __init__(self, nbytes):
+        self.left = nbytes
+
+    def allows(self, nbytes):
+        return self.left >= nbytes
+
+    def charge(self, nbytes):
+        self.left -= nbytes
 
 
 def positions(buf, signature, start=0, end=None, extents=None):
@@ -119,21 +140,22 @@ def has_zip_records(buf, extents=None):
 
 
 def _check(buf, start, csize, method, usize):
-    """`(crc, head, used)` of a member's data, or None if it does not decode
-    to exactly `usize` bytes. `head` is its first 64 KiB decoded, `used` the
-    compressed bytes it really takes (a deflate stream can end before the
-    `csize` a damaged record states; zipfile reads such a member)."""
+    """`((crc, head, used), read)` of a member's data, with None instead of
+    the triple if it does not decode to exactly `usize` bytes. `head` is its
+    first 64 KiB decoded, `used` the compressed bytes it really takes (a
+    deflate stream can end before the `csize` a damaged record states;
+    zipfile reads such a member), `read` the bytes read to find out."""
     if start < 0 or csize < 0 or start + csize > len(buf):
-        return None
+        return None, 0
     value, head, total = 0, b"", 0
     if method == zr.STORED:
         if csize != usize:
-            return None
+            return None, 0
         for p in range(start, start + csize, _npzread.CHUNK):
             out = buf[p:min(p + _npzread.CHUNK, start + csize)]
             head += out[:max((1 << 16) - len(head), 0)]
             value = zlib.crc32(out, value)
-        return value, head, csize
+        return (value, head, csize), csize
     d = zlib.decompressobj(-15)
     pos, end = start, start + csize
     try:
@@ -155,11 +177,12 @@ def _check(buf, start, csize, method, usize):
             if total == usize:
                 break
     except zlib.error:
-        return None
+        return None, pos - start
     if total != usize:
-        return None
+        return None, pos - start
     # Ended early: keep only the stream. Otherwise keep all of csize, as read.
-    return value, head, (pos - start - len(d.unused_data)) if d.eof else csize
+    used = (pos - start - len(d.unused_data)) if d.eof else csize
+    return (value, head, used), pos - start
 
 
 def _npy_fits(head, usize):
@@ -175,8 +198,9 @@ def _npy_fits(head, usize):
 
 
 def _deflate_end(buf, start, limit):
-    """`(csize, usize, crc)` of a deflate stream starting at `start` whose
-    length is not recorded, or None."""
+    """`((csize, usize, crc), read)` of a deflate stream starting at `start`
+    whose length is not recorded, with None instead of the triple if there
+    is none; `read` is the bytes read to find out."""
     d = zlib.decompressobj(-15)
     pos, total, value = start, 0, 0
     try:
@@ -187,23 +211,25 @@ def _deflate_end(buf, start, limit):
                 data = buf[pos:pos + _npzread.CHUNK]
                 pos += len(data)
             else:
-                return None
+                return None, pos - start
             out = d.decompress(data, _npzread.CHUNK)
             total += len(out)
             if total > limit or (not out and not data):
-                return None
+                return None, pos - start
             value = zlib.crc32(out, value)
     except zlib.error:
-        return None
-    return pos - len(d.unused_data) - len(d.unconsumed_tail) - start, total, value
+        return None, pos - start
+    return (pos - len(d.unused_data) - len(d.unconsumed_tail) - start, total, value), pos - start
 
 
-def _descriptor_trials(buf, h, method, extents=None):
+def _descriptor_trials(buf, h, method, extents=None, budget=None):
     """Sizes and CRCs for a bit-3 member from its data descriptor."""
     start = h.data_start
     if method == zr.DEFLATED:
-        found = _deflate_end(buf, start, _MAX_RATIO * (len(buf) - start) + 1024)
+        found, read = _deflate_end(buf, start, _MAX_RATIO * (len(buf) - start) + 1024)
         if found is None:
+            if budget is not None:
+                budget.charge(read)
             return []
         csize, usize, crc = found
         for zip64 in (False, True):
@@ -223,7 +249,7 @@ def _descriptor_trials(buf, h, method, extents=None):
     return trials
 
 
-def _validate(buf, h, hints, listed=None, extents=None):
+def _validate(buf, h, hints, listed=None, extents=None, budget=None):
     """The `Member` for local header `h` if its data checks out, else None.
 
     Method, sizes and CRC are tried from the local header and from each
@@ -237,23 +263,26 @@ def _validate(buf, h, hints, listed=None, extents=None):
                        h.flags))
     for e in hints:
         trials.append((e.method, e.csize, e.usize, {e.crc, h.crc}, e.flags))
-    if h.flags & zr.FLAG_DESCRIPTOR:
+    if h.flags & zr.FLAG_DESCRIPTOR and (hints or budget is None or budget.left > 0):
         for method in dict.fromkeys([h.method] + [e.method for e in hints]):
             if method in (zr.STORED, zr.DEFLATED):
                 trials += [(method, c, u, crcs, h.flags)
-                           for c, u, crcs in _descriptor_trials(buf, h, method, extents)]
+                           for c, u, crcs in _descriptor_trials(buf, h, method, extents,
+                                                                budget)]
     tried = set()
     for method, csize, usize, crcs, flags in trials:
         if (flags & zr.FLAG_ENCRYPTED or method not in (zr.STORED, zr.DEFLATED)
                 or (method, csize, usize) in tried or len(tried) >= 6):
             continue
         tried.add((method, csize, usize))
-        checked = _check(buf, h.data_start, csize, method, usize)
-        if checked is None:
+        if budget is not None and not hints and not budget.allows(min(csize, len(buf))):
+            continue
+        checked, read = _check(buf, h.data_start, csize, method, usize)
+        if checked is None or checked[0] not in crcs or not _npy_fits(checked[1], usize):
+            if budget is not None:
+                budget.charge(read)
             continue
         crc, head, used = checked
-        if crc not in crcs or not _npy_fits(head, usize):
-            continue
         # The name: the one zipfile lists for this header; else the local
         # header's if it states this CRC or a directory entry agrees (it is
         # intact); else that of a directory entry pointing here with this CRC.
@@ -290,6 +319,8 @@ def find_members(buf, prefer=None, extents=None):
             by_offset.setdefault(e.local_offset, []).append(e)
             by_name.setdefault(e.raw_name, []).append(e)
     chosen, covered = {}, 0
+    data = sum(hi - lo for lo, hi in extents) if extents is not None else len(buf)
+    budget = Budget(4 * data + (64 << 20))
     for pos in positions(buf, b"PK\x03\x04", extents=extents):
         if pos < covered and pos not in by_offset:
             continue   # inside the data of a member found already (a nested zip)
@@ -299,7 +330,7 @@ def find_members(buf, prefer=None, extents=None):
         hints = (by_offset.get(pos, [])[:_MAX_HINTS]
                  + [e for e in by_name.get(h.raw_name, [])[:_MAX_HINTS]
                     if e.local_offset != pos])
-        m = _validate(buf, h, hints, listed.get(pos), extents)
+        m = _validate(buf, h, hints, listed.get(pos), extents, budget)
         if m is None:
             continue
         covered = max(covered, m.end)

@@ -286,3 +286,26 @@ def test_inspect_of_a_deflate_bomb_stays_small(tmp_path):
     peak, out = _peak_rss_mib(code, cut)
     assert "damaged" in out and "1 complete member" in out, out
     assert peak - base < 128, (base, peak)
+
+
+def test_many_headers_that_each_claim_the_rest_of_the_file(tmp_path):
+    """Checking every such header in full would read the file once per
+    header (hours); the search stops checking headers no directory points
+    at once it has read a few times the file. In a subprocess with a time
+    limit: inspect, scan and recover finish."""
+    n = 150_000   # about 7 minutes for inspect and recover if every header is read in full
+    total = n * 35
+    out = bytearray()
+    for i in range(n):
+        rest = total - 35 * (i + 1)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 33, 1, rest, rest, 5, 0)
+        out += b"x.npy"
+    path = tmp_path / "headers.npz"
+    path.write_bytes(bytes(out))
+    code = ("import sys\nfrom fastcallbacks import npz\nfrom fastcallbacks.__main__ import main\n"
+            "p = sys.argv[1]\nassert main(['inspect', p]) == 1\n"
+            "try:\n    npz.recover(p)\nexcept ValueError as e:\n    print(e)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=300, env=env())
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "no intact member" in done.stdout
