@@ -88,25 +88,31 @@ def make(kind, tmp):
         # In a child that exits without closing. A writer may keep its end
         # records far beyond the members (a sparse file of the file system's
         # size); the file-size limit keeps that within a few MiB here.
+        source = os.path.join(tmp, "arrays.npz")
+        np.savez(source, **a)
         code = textwrap.dedent(f"""
-            import os, sys
+            import os
             try:
                 import resource
                 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
                 resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, hard))
             except (ImportError, ValueError, OSError):
                 pass
-            sys.path[:0] = {sys.path!r}
-            from tests.core.npzfiles import arrays
-            from tests.core.impls import load_impl
-            w = load_impl("cython").NpzWriter({path!r})
-            for k, v in arrays().items():
-                w.add(k, v)
+            import numpy as np
+            from fastcallbacks._core.npzwriter import NpzWriter
+            with np.load({source!r}) as z:
+                w = NpzWriter({path!r})
+                for k in z.files:
+                    w.add(k, z[k])
             w.commit()
             os._exit(0)
         """)
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=root, timeout=300)
+        from fastcallbacks import npz
+
+        env = dict(os.environ)
+        env["PYTHONPATH"] = (os.path.dirname(os.path.dirname(npz.__file__)) + os.pathsep
+                             + env.get("PYTHONPATH", ""))
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=300, env=env)
     elif kind == "savez":
         np.savez(path, **a)
     elif kind == "savez_compressed":
