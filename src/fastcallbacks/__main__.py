@@ -6,7 +6,10 @@
   of a demo run (or any directory with a CSVLogger `metrics.csv` and an
   ActivationLogger `activations.npz`).
 * `python -m fastcallbacks example`: the book's EarlyStopping example.
-* `python -m fastcallbacks inspect FILE.npz`: the members of an `.npz`.
+* `python -m fastcallbacks inspect FILE.npz`: the members of an `.npz`, with
+  statistics computed chunk by chunk; exits 1 for a damaged file (listing
+  what `npz.recover` would keep) and for one it cannot read at all (one
+  line on stderr, never a traceback).
 """
 
 import argparse
@@ -69,54 +72,112 @@ def example(epochs=10, seed=0):
     return history
 
 
-def _member_row(key, a):
+def _member_row(key, described):
     layer, epoch = key, ""
     head, _, tail = key.rpartition("/")
     if head and tail.startswith("epoch_") and tail[6:].isdigit():
         layer, epoch = head, str(int(tail[6:]))
-    shape = "x".join(map(str, a.shape)) or "()"
-    if a.dtype.kind in "biufc" and a.size:
-        import numpy as np
-
-        v = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64, copy=False)
-        mean, std = np.mean(v), np.std(v)
-        if a.dtype.kind == "c":
-            mean, std = abs(mean), abs(std)
-        stats = (f"{float(mean):.4g}", f"{float(std):.4g}",
-                 f"{np.count_nonzero(a == 0) / a.size:.3f}")
-    else:
-        stats = ("-", "-", "-")
-    return [layer, epoch, shape, str(a.dtype), str(a.nbytes), *stats]
+    return [layer, epoch, *described]
 
 
-def inspect(path, out=None):
-    """Prints a table of the members of an `.npz` and whether it was closed.
+def _one_line(e):
+    text = " ".join(str(e).split())
+    return f"{type(e).__name__}: {text[:200]}" if text else type(e).__name__
 
-    Returns 0 for a loadable file, 1 for one that needs `recover()`.
-    """
+
+def _loadable_rows(path):
+    """Rows of a file `np.load` opens; None and the reason if a member is
+    damaged. Members are read in chunks (statistics accumulate chunk by
+    chunk), so memory stays bounded whatever sizes the file declares."""
+    import zipfile
+
+    from . import _npzread
+
+    rows = []
+    with _npzread.open_regular(path) as f, zipfile.ZipFile(f) as z:
+        for info in z.infolist():
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            try:
+                with z.open(info) as m:
+                    described = _npzread.describe_stream(_npzread.zip_chunks(m),
+                                                         info.file_size)
+            except Exception as e:
+                return None, f"member {info.filename!r}: {_one_line(e)}"
+            rows.append(_member_row(key, described))
+    return rows, None
+
+
+def _salvage_rows(path):
+    """Rows of the members `recover()` would keep."""
+    import mmap
+
+    from . import _npzread, npz
+
+    members, _ = npz.scan(path)
+    rows = []
+    if not members:
+        return rows
+    with _npzread.open_regular(path) as f, \
+            mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        for m in members:
+            chunks = _npzread.decoded_chunks(mm, m.data_offset, m.csize, m.method, m.usize,
+                                             m.crc)
+            try:
+                described = _npzread.describe_stream(chunks, m.usize)
+            except Exception:
+                continue
+            finally:
+                chunks.close()
+            rows.append(_member_row(m.key, described))
+    return rows
+
+
+def _inspect(path, out):
     from . import npz
 
-    out = out or sys.stdout
     state = npz.status(path)
-    header = ["layer", "epoch", "shape", "dtype", "bytes", "mean", "std", "zeros"]
-    if state == "damaged":
-        members, _ = npz.scan(path)
-        print(f"{path}: damaged (not loadable): the writer was killed while writing its "
-              f"directory, or the file was cut. {len(members)} complete member(s) can be "
-              "salvaged with fastcallbacks.npz.recover(path).", file=out)
-        rows = [_member_row(m.key, npz.read_member(path, m)) for m in members]
+    reason = ""
+    if state != "damaged":
+        rows, reason = _loadable_rows(path)
+        if rows is not None:
+            what = ("closed cleanly" if state == "closed" else
+                    "loadable but not closed by NpzWriter (a writer still running or "
+                    "killed, or another program wrote it); it needs no recovery")
+            print(f"{path}: {len(rows)} member(s), {what}.", file=out)
+            return rows, 0
+    rows = _salvage_rows(path)
+    why = f": {reason}" if reason else ""
+    if rows:
+        print(f"{path}: damaged (not loadable{why}): the writer was killed while writing "
+              f"its directory, or the file was cut or changed. {len(rows)} complete "
+              "member(s) can be salvaged with fastcallbacks.npz.recover(path).", file=out)
     else:
-        with npz.load(path, mmap=True) as z:
-            rows = [_member_row(key, z[key]) for key in z.files]
-        what = ("closed cleanly" if state == "closed" else
-                "not closed (writer still running or killed); it lists every "
-                "member committed so far and needs no recovery")
-        print(f"{path}: {len(rows)} member(s), {what}.", file=out)
+        print(f"{path}: damaged or not an npz file{why}; no complete member found.",
+              file=out)
+    return rows, 1
+
+
+def inspect(path, out=None, err=None):
+    """Prints a table of the members of an `.npz` and whether it was closed.
+
+    Returns 0 for a loadable file whose members all read, 1 for one that
+    needs `recover()`. A file that cannot be read at all (hostile, not an
+    npz, not a regular file, an I/O error) gives one line on `err` and 1,
+    never a traceback.
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        rows, code = _inspect(path, out)
+    except Exception as e:   # the command line reports any failure in one line
+        print(f"python -m fastcallbacks inspect: error: {path}: {_one_line(e)}", file=err)
+        return 1
+    header = ["layer", "epoch", "shape", "dtype", "bytes", "mean", "std", "zeros"]
     if rows:
         widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
         for r in [header] + rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip(), file=out)
-    return 1 if state == "damaged" else 0
+    return code
 
 
 def main(argv=None):
@@ -158,8 +219,6 @@ def main(argv=None):
             print(path)
         return 0
     if args.command == "inspect":
-        if not os.path.isfile(args.file):
-            parser.error(f"no such file: {args.file}")
         return inspect(args.file)
     if args.command == "example":
         if args.epochs < 1:

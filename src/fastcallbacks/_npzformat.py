@@ -5,13 +5,13 @@ GIL held before any byte is queued, so they validate, name and describe a
 member identically.
 """
 
-import io
 import os
 import sys
 import tempfile
 
 import numpy as np
-from numpy.lib import format as npformat
+
+from . import _npyheader
 
 # Zip layout constants (PKWARE APPNOTE 6.3.x).
 ALIGN = 64                    # data of stored members starts at a multiple of this
@@ -142,28 +142,18 @@ _header_cache = {}
 
 
 def npy_header(a, fortran):
-    """The `.npy` header bytes numpy's `np.save` writes for `a` (v1.0 if it fits).
+    """The `.npy` header bytes numpy's `np.save` writes for `a`.
 
-    Its length is a multiple of 64, so the data that follows stays aligned.
+    The oldest format version that holds it (1.0, else 2.0, else 3.0 for
+    field names outside latin-1; see `_npyheader`). Its length is a multiple
+    of 64, so the data that follows stays aligned.
     """
     key = (a.dtype, a.shape, fortran)
     try:
         return _header_cache[key]
     except (KeyError, TypeError):
         pass
-    d = {"descr": npformat.dtype_to_descr(a.dtype), "fortran_order": fortran,
-         "shape": a.shape}
-    buf = io.BytesIO()
-    try:
-        npformat.write_array_header_1_0(buf, d)
-    except ValueError:
-        buf = io.BytesIO()
-        try:
-            npformat.write_array_header_2_0(buf, d)
-        except (ValueError, UnicodeEncodeError):
-            buf = io.BytesIO()
-            npformat._write_array_header(buf, d, (3, 0))
-    header = buf.getvalue()
+    header = _npyheader.encode(a.dtype, a.shape, fortran)
     if len(_header_cache) > 4096:
         _header_cache.clear()
     _header_cache[key] = header

@@ -8,27 +8,32 @@
   of `np.savez`, but only aligned stored members map without a copy.
 * `status(path)`: `"closed"` (finished by `close()`), `"open"` (loadable,
   but the writer was killed or is still running) or `"damaged"`.
-* `recover(path)`: rewrites the directory of a damaged or unfinished file
-  so that it lists every complete member (checked by CRC-32).
+* `recover(path)`: repairs a damaged file so that it lists every intact
+  member (checked by CRC-32); never makes a file worse.
+* `scan(path)` / `read_member(path, member)`: the intact members of any
+  file, damaged or not, read without changing it.
+
+Every reader raises `OSError`, `ValueError` or `zipfile.BadZipFile` on
+damaged or hostile input, and never allocates more than a member's declared
+size (deflated data is decoded in chunks, with that size as a cap).
 """
 
-import io
 import mmap as _mmap
 import os
-import struct
 import zipfile
-import zlib
 from collections.abc import Mapping
 
 import numpy as np
-from numpy.lib import format as npformat
 
 from . import _impl
+from . import _npyheader
 from . import _npzformat as fmt
+from . import _npzread
+from . import _npzsalvage
+from . import _ziprecords as zr
+from ._npzsalvage import Member
 
 __all__ = ["NpzWriter", "NpzMap", "load", "status", "recover", "scan", "read_member", "Member"]
-
-_LOCAL = struct.Struct("<IHHHHHIIIHH")
 
 
 def __getattr__(name):
@@ -37,23 +42,8 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _crc32(data, value=0):
-    return _impl.npzwriter.crc32(data, value)
-
-
-def _read_npy_header(buf):
-    """(shape, fortran_order, dtype, header_length) of a `.npy` stream start."""
-    import io
-
-    fp = io.BytesIO(buf)
-    version = npformat.read_magic(fp)
-    if version == (1, 0):
-        shape, fortran, dtype = npformat.read_array_header_1_0(fp)
-    elif version == (2, 0):
-        shape, fortran, dtype = npformat.read_array_header_2_0(fp)
-    else:
-        shape, fortran, dtype = npformat._read_array_header(fp, version)
-    return shape, fortran, dtype, fp.tell()
+def _key(name):
+    return name[:-4] if name.endswith(".npy") else name
 
 
 class NpzMap(Mapping):
@@ -62,18 +52,25 @@ class NpzMap(Mapping):
     Returned by `load()`. Arrays are read when accessed; with `mmap=True`,
     stored members are read-only views of one shared memory map of the file
     (valid after `close()` for as long as the arrays are referenced).
-    Deflated members are always decompressed into memory.
+    Deflated members are always decompressed into memory, never into more
+    than the member's declared size.
+
+    Damaged input raises `zipfile.BadZipFile` (the zip structure, including
+    a bad CRC-32) or `ValueError` (the `.npy` content), when the file is
+    opened or when a member is read; I/O errors raise `OSError`.
     """
 
     def __init__(self, path, mmap=False):
         self.path = os.fspath(path)
-        self._file = open(self.path, "rb")
+        self._file = _npzread.open_regular(self.path)
         try:
-            self._zip = zipfile.ZipFile(self._file)
+            try:
+                self._zip = zipfile.ZipFile(self._file)
+            except Exception as e:
+                raise _npzread.as_bad_zip(e, f"{self.path!r} is not a readable npz") from e
             self._infos = {}
             for info in self._zip.infolist():
-                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-                self._infos[key] = info
+                self._infos[_key(info.filename)] = info
             self._map = None
             if mmap and os.fstat(self._file.fileno()).st_size:
                 self._map = _mmap.mmap(self._file.fileno(), 0, access=_mmap.ACCESS_READ)
@@ -98,32 +95,65 @@ class NpzMap(Mapping):
 
     def __getitem__(self, key):
         info = self._infos[key]
-        if self._map is not None and info.compress_type == zipfile.ZIP_STORED:
-            return self._mapped(info)
-        with self._zip.open(info) as f:
-            return npformat.read_array(f, allow_pickle=False)
+        try:
+            if self._map is not None and info.compress_type == zipfile.ZIP_STORED:
+                return self._mapped(info)
+            with self._zip.open(info) as f:
+                return self._read(f, info)
+        except Exception as e:
+            raise _npzread.as_bad_zip(e, f"member {info.filename!r}") from e
+
+    @staticmethod
+    def _read(f, info):
+        def readexact(n):
+            data = bytearray()
+            while len(data) < n:
+                more = f.read(n - len(data))
+                if not more:
+                    break
+                data += more
+            return bytes(data)
+
+        header = _npyheader.read(readexact)
+        if header.dtype.hasobject:
+            raise ValueError(f"{info.filename!r} holds object data, which is never loaded")
+        if header.length + header.data_size > info.file_size:
+            raise ValueError(f"{info.filename!r}: the .npy header declares more data "
+                             "than the member holds")
+        a = _npyheader.empty_array(header)
+        if header.data_size:
+            flat = a.ravel(order="K").view(np.uint8)
+            view, got = memoryview(flat), 0
+            while got < header.data_size:
+                n = f.readinto(view[got:got + _npzread.CHUNK])
+                if not n:
+                    raise ValueError(f"{info.filename!r}: EOF in the array data")
+                got += n
+            view.release()
+        while f.read(_npzread.CHUNK):   # to the end: zipfile checks the CRC-32
+            pass
+        return a
 
     def _mapped(self, info):
         mm = self._map
-        off = info.header_offset
-        sig, *_, nlen, elen = _LOCAL.unpack_from(mm, off)
-        if sig != 0x04034B50:
+        h = zr.local_header_at(mm, info.header_offset)
+        if h is None or zr.decode_name(h.raw_name, info.flag_bits) != info.orig_filename:
             raise zipfile.BadZipFile(f"bad local header for {info.filename!r}")
-        start = off + 30 + nlen + elen
-        head = mm[start:start + min(info.file_size, 1 << 20)]
-        shape, fortran, dtype, hlen = _read_npy_header(head)
-        if dtype.hasobject:
+        start = h.data_start
+        if start + info.file_size > len(mm):
+            raise zipfile.BadZipFile(f"{info.filename!r} runs past the end of the file")
+        header = _npyheader.decode(mm[start:start + min(info.file_size, 1 << 20)])
+        if header.dtype.hasobject:
             raise ValueError(f"{info.filename!r} holds object data, which is never loaded")
-        count = int(np.prod(shape, dtype=np.int64))
-        if count * dtype.itemsize + hlen != info.file_size:
+        if header.length + header.data_size > info.file_size:
             raise zipfile.BadZipFile(f"size mismatch in {info.filename!r}")
-        if count == 0 or dtype.itemsize == 0:
-            empty = np.empty(shape, dtype, order="F" if fortran else "C")
+        if header.count == 0 or header.dtype.itemsize == 0:
+            empty = _npyheader.empty_array(header)
             empty.flags.writeable = False
             return empty
-        flat = np.frombuffer(mm, dtype=dtype, count=count, offset=start + hlen)
-        return flat.reshape(shape, order="F" if fortran else "C")
-
+        flat = np.frombuffer(mm, dtype=header.dtype, count=header.count,
+                             offset=start + header.length)
+        return flat.reshape(header.shape, order="F" if header.fortran_order else "C")
     def close(self):
         """Closes the file (mapped arrays stay valid)."""
         self._map = None
@@ -148,6 +178,14 @@ def load(path, *, mmap=False):
         path: the file.
         mmap: map stored members instead of reading them (read-only arrays,
             no copy; aligned for any dtype when written by `NpzWriter`).
+            Defaults to `False`.
+
+    Raises:
+        OSError: the file cannot be opened or read.
+        ValueError: it is not a regular file, or a member's `.npy` content
+            is invalid.
+        zipfile.BadZipFile: it is not a zip file, or its structure is
+            damaged.
     """
     if not isinstance(mmap, (bool, np.bool_)):
         raise TypeError(f"load: `mmap` must be a bool, got {mmap!r}")
@@ -155,126 +193,159 @@ def load(path, *, mmap=False):
 
 
 def status(path):
-    """`"closed"`, `"open"` (loadable, no closed mark) or `"damaged"`."""
-    try:
-        with zipfile.ZipFile(os.fspath(path)) as z:
-            return "closed" if z.comment == fmt.CLOSED_COMMENT else "open"
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
-        return "damaged"
+    """Whether `np.load(path)` can open the file and list its members.
 
+    Returns `"closed"` (finished by `NpzWriter.close()` or written by
+    `recover()`), `"open"` (loadable, but the writer was killed or is still
+    running, or another program wrote it) or `"damaged"` (`np.load` cannot
+    open it, or a listed member's local header is missing). Only the zip
+    structure is checked, not the members' data (`recover` and the
+    `inspect` command check that).
 
-class Member:
-    """A complete member found by `scan()`."""
-
-    __slots__ = ("name", "raw_name", "offset", "method", "crc", "csize", "usize", "end")
-
-    def __init__(self, name, raw_name, offset, method, crc, csize, usize, end):
-        self.name, self.raw_name, self.offset, self.method = name, raw_name, offset, method
-        self.crc, self.csize, self.usize, self.end = crc, csize, usize, end
-
-    @property
-    def key(self):
-        return self.name[:-4] if self.name.endswith(".npy") else self.name
-
-    def __repr__(self):
-        return f"Member({self.name!r}, offset={self.offset}, size={self.usize})"
-
-
-def _zip64_sizes(extra, csize, usize):
-    pos = 0
-    while pos + 4 <= len(extra):
-        tag, size = struct.unpack_from("<HH", extra, pos)
-        if tag == 1:
-            fields = extra[pos + 4:pos + 4 + size]
-            k = 0
-            if usize == 0xFFFFFFFF and k + 8 <= len(fields):
-                usize = struct.unpack_from("<Q", fields, k)[0]
-                k += 8
-            if csize == 0xFFFFFFFF and k + 8 <= len(fields):
-                csize = struct.unpack_from("<Q", fields, k)[0]
-            break
-        pos += 4 + size
-    return csize, usize
+    Raises OSError if the file cannot be opened, and ValueError if it is not
+    a regular file.
+    """
+    with _npzread.open_regular(path) as f:
+        if not _npzread.starts_like_npz(f.read(4)):
+            return "damaged"
+        f.seek(0)
+        try:
+            with zipfile.ZipFile(f) as z:
+                size = os.fstat(f.fileno()).st_size
+                for info in z.infolist():
+                    if not 0 <= info.header_offset <= size - zr.LOCAL.size:
+                        return "damaged"
+                    f.seek(info.header_offset)
+                    if f.read(4) != b"PK\x03\x04":
+                        return "damaged"
+                return "closed" if z.comment == fmt.CLOSED_COMMENT else "open"
+        except Exception as e:
+            if _npzread.is_io_error(e):
+                raise
+            return "damaged"
 
 
 def scan(path):
-    """Walks the local headers from the start of the file.
+    """Finds every intact member of a file, damaged or not, without
+    changing it: the members `recover()` keeps.
 
-    Returns `(members, end)`: every complete member in order (its CRC-32
-    checks out) up to the first missing, torn or corrupt one, and the
-    offset where that walk stopped.
+    Members are found by their local headers anywhere in the file, with
+    sizes and CRC-32 from the local header, any central-directory entry
+    still in the file, or a data descriptor; a member is kept only if its
+    data decodes to its size with a matching CRC-32.
+
+    Returns `(members, end)`: the `Member`s in file order (one per name)
+    and the offset where the data of the last one ends (0 if none).
+    Raises OSError if the file cannot be read, ValueError if it is not a
+    regular file.
     """
-    with open(os.fspath(path), "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size == 0:
+    with _npzread.open_regular(path) as f:
+        if not os.fstat(f.fileno()).st_size:
             return [], 0
+        prefer = _zip_offsets(f)
+        extents = _npzsalvage.data_extents(f.fileno(), os.fstat(f.fileno()).st_size)
         with _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ) as mm:
-            members, pos = [], 0
-            while pos + 30 <= size:
-                (sig, _ver, flags, method, _t, _d, crc, csize, usize, nlen,
-                 elen) = _LOCAL.unpack_from(mm, pos)
-                if sig != 0x04034B50 or flags & 0x8 or method not in (0, 8):
-                    break
-                name_end = pos + 30 + nlen
-                csize, usize = _zip64_sizes(mm[name_end:name_end + elen], csize, usize)
-                start = name_end + elen
-                end = start + csize
-                if end > size or (method == 0 and csize != usize):
-                    break
-                view = memoryview(mm)[start:end]
-                try:
-                    if method == 0:
-                        ok = _crc32(view) == crc
-                    else:
-                        raw = zlib.decompress(view, -15)
-                        ok = len(raw) == usize and _crc32(raw) == crc
-                except zlib.error:
-                    ok = False
-                finally:
-                    view.release()
-                if not ok:
-                    break
-                raw_name = bytes(mm[pos + 30:name_end])
-                name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
-                members.append(Member(name, raw_name, pos, method, crc, csize, usize, end))
-                pos = end
-            return members, pos
+            members = _npzsalvage.find_members(mm, prefer, extents)
+    return members, max((m.end for m in members), default=0)
+
+
+def _zip_offsets(f):
+    """`{name: local header offset}` from the directory zipfile reads, if any."""
+    try:
+        f.seek(0)
+        with zipfile.ZipFile(f) as z:
+            return {i.filename: i.header_offset for i in z.infolist()}
+    except Exception as e:
+        if _npzread.is_io_error(e):
+            raise
+        return {}
+
+
+def _member_chunks(f, member):
+    with _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ) as mm:
+        yield from _npzread.decoded_chunks(mm, member.data_offset, member.csize,
+                                           member.method, member.usize, member.crc)
 
 
 def read_member(path, member):
     """The array of a member found by `scan()`, read without changing the
-    file (a copy: works on damaged files that `load` cannot open)."""
-    with open(os.fspath(path), "rb") as f:
-        f.seek(member.end - member.csize)
-        raw = f.read(member.csize)
-    if member.method == 8:
-        raw = zlib.decompress(raw, -15)
-    return npformat.read_array(io.BytesIO(raw), allow_pickle=False)
+    file (a copy: works on damaged files that `load` cannot open).
+
+    Raises zipfile.BadZipFile if the member's data changed since `scan()`
+    (CRC-32 or sizes) and ValueError if it is not a valid `.npy`.
+    """
+    with _npzread.open_regular(path) as f:
+        r = _npzread.ChunkReader(_member_chunks(f, member))
+        header = _npyheader.read(r.readexact)
+        if header.dtype.hasobject:
+            raise ValueError(f"{member.name!r} holds object data, which is never loaded")
+        if header.length + header.data_size > member.usize:
+            raise ValueError(f"{member.name!r}: the .npy header declares more data than "
+                             "the member holds")
+        a = _npyheader.empty_array(header)
+        flat = a.ravel(order="K").view(np.uint8)
+        got = 0
+        for piece in r.rest():
+            take = min(len(piece), header.data_size - got)
+            flat[got:got + take] = np.frombuffer(piece, np.uint8, count=take)
+            got += take
+        return a
 
 
 def recover(path):
-    """Repairs `path` in place so that it lists every complete member.
+    """Repairs a damaged `.npz` in place; never makes a file worse.
 
-    Walks the local headers (see `scan`), writes a fresh directory right
-    after the last complete member and truncates the file there. Works on
-    files left by a killed writer, on torn directories, and on any zip whose
-    members were written sequentially with their sizes in the local headers
-    (which includes `np.savez` output). Returns the recovered member names
-    (without `.npy`).
+    * If `np.load` opens the file and reads every member, nothing is
+      changed and the member names are returned.
+    * If the file holds no zip record at all (not an npz), or no intact
+      member can be found, ValueError is raised and the file is left as is.
+    * Otherwise the intact members (see `scan`) are copied to a new file
+      next to it, with a fresh directory, and that file replaces the
+      original only if `np.load` reads from it every member it could read
+      before, with the same bytes, and the original did not change
+      meanwhile; if not, ValueError is raised and the file is left as is.
+      Do not recover a file that a running writer still has open.
+
+    Returns the names of the members (without `.npy`). Raises OSError for
+    I/O errors and ValueError as above.
     """
-    from ._reference.npzwriter import _Layout
-
     path = os.fspath(path)
-    members, end = scan(path)
-    lay = _Layout(False)
-    cd = bytearray()
-    for m in members:
-        cd += lay.central_entry(m.raw_name, m.method, m.crc, m.csize, m.usize, m.offset)
-    tail = bytes(cd) + lay.end_records(len(members), len(cd), end, fmt.CLOSED_COMMENT)
-    with open(path, "r+b") as f:
-        f.seek(end)
-        f.write(tail)
-        f.truncate(end + len(tail))
-        f.flush()
-        os.fsync(f.fileno())
+    opens, names, before = _npzread.loadable_members(path)
+    if opens and len(before) == len(names):
+        return [_key(n) for n in names]
+    with _npzread.open_regular(path) as f:
+        st = os.fstat(f.fileno())
+        if not st.st_size:
+            raise ValueError(f"recover: {path!r} is empty, not an npz file; left unchanged")
+        prefer = _zip_offsets(f)
+        extents = _npzsalvage.data_extents(f.fileno(), st.st_size)
+        with _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ) as mm:
+            if not _npzsalvage.has_zip_records(mm, extents):
+                raise ValueError(f"recover: {path!r} is not an npz (zip) file; left unchanged")
+            members = _npzsalvage.find_members(mm, prefer, extents)
+            if not members:
+                raise ValueError(f"recover: no intact member found in {path!r}; left unchanged")
+            lost = sorted(set(before) - {m.zip_name for m in members})
+            if lost:
+                raise ValueError(f"recover: the salvage of {path!r} would lose {lost!r}; "
+                                 "left unchanged")
+            tmp = _npzsalvage.write_salvage(mm, members, path, st.st_mode, fmt.CLOSED_COMMENT)
+    try:
+        _, _, after = _npzread.loadable_members(tmp)
+        lost = sorted(n for n, digest in before.items() if after.get(n) != digest)
+        if lost:
+            raise ValueError(f"recover: the salvage of {path!r} would lose {lost!r}; "
+                             "left unchanged")
+        now = os.stat(path)
+        if (now.st_ino, now.st_size, now.st_mtime_ns) != (st.st_ino, st.st_size,
+                                                           st.st_mtime_ns):
+            raise ValueError(f"recover: {path!r} changed while it was being recovered "
+                             "(is a writer still running?); left unchanged")
+        _npzsalvage.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     return [m.key for m in members]
