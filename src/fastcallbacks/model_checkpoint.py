@@ -13,7 +13,7 @@ import numpy as np
 from keras.src import backend
 from keras.src.utils import file_utils
 
-from . import _ckptwriter, _compat, _impl, _roles
+from . import _ckptwriter, _compat, _impl, _roles, _tempfiles
 from . import checkpoint as _ck
 from ._weights import host_arrays
 from .monitor_callback import MonitorCallback, _check_int, print_msg
@@ -419,15 +419,18 @@ class ModelCheckpoint(MonitorCallback):
             self._skip_event(filepath, deferred)
             return False
         suffix = ".keras" if config is not None else ".weights.h5"
-        tmp = _ck.temp_path(filepath, suffix)
+        tmp, fd = _ck.create_temp(filepath, suffix)
         try:
             digest = None
-            if config is None:
-                # The checksum is taken while the file is written.
-                digest = _ckptwriter.write_weights_h5(
-                    tmp, layout, arrays, digest=self.checksum)
-            else:
-                _ckptwriter.write_keras(tmp, layout, arrays, *config)
+            try:
+                if config is None:
+                    # The checksum is taken while the file is written.
+                    digest = _ckptwriter.write_weights_h5(
+                        tmp, layout, arrays, digest=self.checksum, fd=fd)
+                else:
+                    _ckptwriter.write_keras(tmp, layout, arrays, *config, fd=fd)
+            finally:
+                os.close(fd)
             # A synchronous save leaves deleting the file it replaces to a
             # background thread; the writer thread deletes it itself.
             _ck.commit(tmp, filepath, self.checksum, digest=digest,
@@ -476,13 +479,17 @@ class ModelCheckpoint(MonitorCallback):
         dirname = os.path.dirname(filepath)
         if dirname and not file_utils.exists(dirname):
             file_utils.makedirs(dirname)
-        tmp = _ck.temp_path(filepath, suffix)
+        # Keras's saver opens files by name: it writes into a private
+        # (0700) directory, reached through a descriptor of it where the OS
+        # allows, so nothing planted at a temporary name is followed.
+        tmpdir, dirfd = _tempfiles.create_temp_dir(filepath)
         try:
+            tmp = os.path.join(_tempfiles.fd_path(dirfd, tmpdir), "checkpoint" + suffix)
             self._keras_save_to(model, tmp)
             _ck.commit(tmp, filepath, self.checksum, delete=self._delete_later)
-        except BaseException:
-            _ck._remove_quietly(tmp)
-            raise
+        finally:
+            os.close(dirfd)
+            _tempfiles.remove_temp_dir(tmpdir)
         self._retain(filepath, value, mode)
         return True
 
