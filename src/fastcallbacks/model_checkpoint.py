@@ -13,7 +13,7 @@ import numpy as np
 from keras.src import backend
 from keras.src.utils import file_utils
 
-from . import _ckptwriter, _compat, _impl, _roles, _tempfiles
+from . import _ckptwriter, _compat, _impl, _retention, _roles, _tempfiles
 from . import checkpoint as _ck
 from ._weights import host_arrays
 from .monitor_callback import MonitorCallback, _check_int, print_msg
@@ -152,7 +152,8 @@ class ModelCheckpoint(MonitorCallback):
         self.checksum = bool(checksum)
         self.writer = writer
         self._init_runtime()
-        # Files this callback wrote and keeps: path -> (sequence, value).
+        # Files this callback wrote and keeps: path -> (sequence, value)
+        # (guarded by `_retention`'s lock).
         self._kept = {}
         self._sequence = 0
         if isinstance(save_freq, int):
@@ -202,6 +203,7 @@ class ModelCheckpoint(MonitorCallback):
         self._poll()
         self._layout = None
         self._remove_stale_temps()
+        _retention.register(self)
 
     def _remove_stale_temps(self):
         # Temporary files of saves killed earlier on this host (never
@@ -413,6 +415,10 @@ class ModelCheckpoint(MonitorCallback):
 
     def _write_file(self, filepath, layout, arrays, config, value, mode, deferred):
         """Writes one file from host arrays (the writer thread when async)."""
+        with _retention.writing(self, filepath):
+            return self._write_file_now(filepath, layout, arrays, config, value, mode, deferred)
+
+    def _write_file_now(self, filepath, layout, arrays, config, value, mode, deferred):
         if self.skip_non_finite and not _ckptwriter.all_finite(
             [arrays[i] for i in layout.model_weights]
         ):
@@ -482,15 +488,16 @@ class ModelCheckpoint(MonitorCallback):
         # Keras's saver opens files by name: it writes into a private
         # (0700) directory, reached through a descriptor of it where the OS
         # allows, so nothing planted at a temporary name is followed.
-        tmpdir, dirfd = _tempfiles.create_temp_dir(filepath)
-        try:
-            tmp = os.path.join(_tempfiles.fd_path(dirfd, tmpdir), "checkpoint" + suffix)
-            self._keras_save_to(model, tmp)
-            _ck.commit(tmp, filepath, self.checksum, delete=self._delete_later)
-        finally:
-            os.close(dirfd)
-            _tempfiles.remove_temp_dir(tmpdir)
-        self._retain(filepath, value, mode)
+        with _retention.writing(self, filepath):
+            tmpdir, dirfd = _tempfiles.create_temp_dir(filepath)
+            try:
+                tmp = os.path.join(_tempfiles.fd_path(dirfd, tmpdir), "checkpoint" + suffix)
+                self._keras_save_to(model, tmp)
+                _ck.commit(tmp, filepath, self.checksum, delete=self._delete_later)
+            finally:
+                os.close(dirfd)
+                _tempfiles.remove_temp_dir(tmpdir)
+            self._retain(filepath, value, mode)
         return True
 
     def _keras_save_to(self, model, path):
@@ -502,26 +509,9 @@ class ModelCheckpoint(MonitorCallback):
     # -- retention ---------------------------------------------------------------
 
     def _retain(self, filepath, value, mode):
-        """Records a written file and deletes those no rule keeps."""
-        with self._lock:
-            self._sequence += 1
-            self._kept[filepath] = (self._sequence, value)
-            if self.save_top_k is None and self.max_to_keep is None:
-                return
-            items = list(self._kept.items())
-            keep = set()
-            ranked = sorted(items, key=lambda kv: _rank_key(kv[1], mode))
-            if ranked and _has_value(ranked[0][1]):
-                keep.add(ranked[0][0])  # the current best is never deleted
-            if self.save_top_k is not None:
-                keep.update(p for p, _ in ranked[: self.save_top_k])
-            if self.max_to_keep is not None:
-                latest = sorted(items, key=lambda kv: -kv[1][0])
-                keep.update(p for p, _ in latest[: self.max_to_keep])
-            for path, _ in items:
-                if path not in keep:
-                    del self._kept[path]
-                    _ck.remove_checkpoint(path)
+        """Records a written file and deletes those no rule keeps (and no
+        other live callback keeps: see `_retention`)."""
+        _retention.retain(self, filepath, value, mode)
 
     # -- background saves --------------------------------------------------------
 
@@ -568,20 +558,6 @@ class ModelCheckpoint(MonitorCallback):
             events, self._events = self._events, []
         for kind, text in events:
             warnings.warn(text, stacklevel=3)
-
-
-def _has_value(entry):
-    value = entry[1]
-    return value is not None and value == value
-
-
-def _rank_key(entry, mode):
-    """Best first: valued files by value (direction of `mode`), then those
-    without a (finite-comparable) value; ties: the earlier file first."""
-    sequence, value = entry
-    if value is None or value != value:
-        return (1, 0.0, sequence)
-    return (0, value if mode == "min" else -value, sequence)
 
 
 def _background_error(error, filepath):
