@@ -61,6 +61,27 @@ def test_remove_stale_temps_skips_garbage_pids_and_warns_once(tmp_path):
 
 
 @posix_only
+def test_remove_stale_temps_removes_dead_temp_dirs_but_not_through_symlinks(tmp_path):
+    # A save through Keras's own saver that is killed leaves a private
+    # temporary directory; a symlink named like one is removed, never its
+    # target.
+    tag = f"{checkpoint._TMP_MARK}{checkpoint._host_tag()}-{_dead_pid()}-"
+    ckpt, outside = tmp_path / "ckpt", tmp_path / "outside"
+    ckpt.mkdir()
+    outside.mkdir()
+    (outside / "keep").write_bytes(b"keep")
+    stale_dir = ckpt / f".m.h5{tag}0123456789ab.d"
+    stale_dir.mkdir(mode=0o700)
+    (stale_dir / "checkpoint.h5").write_bytes(b"partial")
+    link = ckpt / f".m.h5{tag}ba9876543210.d"
+    link.symlink_to(outside, target_is_directory=True)
+    removed = checkpoint.remove_stale_temps(ckpt)
+    assert sorted(removed) == sorted([str(stale_dir), str(link)])
+    assert os.listdir(ckpt) == []
+    assert (outside / "keep").read_bytes() == b"keep"
+
+
+@posix_only
 def test_a_stray_temp_name_does_not_break_fit(tmp_path):
     tag = f"{checkpoint._TMP_MARK}{checkpoint._host_tag()}-"
     (tmp_path / f".m.weights.h5{tag}99999999999999999999-0").write_bytes(b"x")
