@@ -160,8 +160,15 @@ def _proc_fd():
 
 def fd_path(fd, name):
     """A path that opens what `fd` is open on, whatever is at `name` now:
-    `/proc/self/fd/<fd>` on Linux, else `name`."""
-    return f"/proc/self/fd/{fd}" if _proc_fd() else os.fspath(name)
+    `/proc/self/fd/<fd>` where the OS has it (Linux), else `name`."""
+    if _proc_fd():
+        path = f"/proc/self/fd/{fd}"
+        try:
+            if os.path.samestat(os.stat(path), os.fstat(fd)):
+                return path
+        except OSError:
+            pass
+    return os.fspath(name)
 
 
 # -- safe reads ----------------------------------------------------------------

@@ -313,3 +313,26 @@ def test_symlinks_raced_onto_temp_names_are_never_written(tmp_path, target, kwar
         thread.join(10)
     for victim in victims.iterdir():
         assert victim.read_bytes() == b"victim", (victim, swapped)
+
+
+@posix_only
+def test_fd_path_reaches_the_created_file_whatever_is_at_its_name(tmp_path, monkeypatch):
+    from fastcallbacks import _tempfiles
+
+    name, fd = checkpoint.create_temp(tmp_path / "m.keras", ".keras")
+    try:
+        victim = tmp_path / "victim"
+        victim.write_bytes(b"victim")
+        os.unlink(name)
+        os.symlink(victim, name)
+        path = _tempfiles.fd_path(fd, name)
+        if os.path.isdir("/proc/self/fd"):
+            assert path != name
+            with open(path, "wb") as f:
+                f.write(b"ours")
+            assert os.pread(fd, 10, 0) == b"ours"
+        assert victim.read_bytes() == b"victim"
+        monkeypatch.setattr(_tempfiles, "_proc_fd", lambda: False)
+        assert _tempfiles.fd_path(fd, name) == name
+    finally:
+        os.close(fd)
