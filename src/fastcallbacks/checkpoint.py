@@ -217,7 +217,13 @@ def _write_atomic(path, data):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError as e:
+            # Not "the checkpoint path is a directory" (Keras's message).
+            raise FileExistsError(
+                errno.EEXIST, "a directory is in the way of the checksum sidecar", path
+            ) from e
     except BaseException:
         _remove_quietly(tmp)
         raise

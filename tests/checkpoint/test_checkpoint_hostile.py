@@ -336,3 +336,14 @@ def test_fd_path_reaches_the_created_file_whatever_is_at_its_name(tmp_path, monk
         assert _tempfiles.fd_path(fd, name) == name
     finally:
         os.close(fd)
+
+
+def test_a_directory_at_the_sidecar_name_is_reported_as_such(tmp_path):
+    os.mkdir(checkpoint.sidecar_path(tmp_path / "m.weights.h5"))
+    cb = fastcallbacks.ModelCheckpoint(str(tmp_path / "m.weights.h5"), save_weights_only=True)
+    cb.set_model(classifier(build=True))
+    cb.on_epoch_begin(0)
+    with pytest.raises(FileExistsError, match="checksum sidecar"):
+        cb.on_epoch_end(0, {"val_loss": 1.0})
+    assert not (tmp_path / "m.weights.h5").exists()
+    assert [n for n in os.listdir(tmp_path) if checkpoint.is_temp_name(n)] == []
