@@ -161,7 +161,7 @@ def _read_sidecar(path, warn=False):
         return None
     valid = [e for e in entries if _valid_entry(e)]
     if warn and len(valid) != len(entries):
-        _tempfiles.warn_once(name, f"{len(entries) - len(valid)} invalid entries ignored")
+        _tempfiles.warn_once(name, f"invalid entries ignored: {len(entries) - len(valid)}")
     return valid
 
 
