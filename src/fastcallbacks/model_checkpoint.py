@@ -16,6 +16,7 @@ from keras.src.utils import file_utils
 from . import _ckptwriter, _compat, _impl, _retention, _roles, _tempfiles
 from . import checkpoint as _ck
 from ._weights import host_arrays
+from ._ckptbackground import BackgroundSaves
 from .monitor_callback import MonitorCallback, _check_int, print_msg
 
 _KerasModelCheckpoint = keras.callbacks.ModelCheckpoint
@@ -28,7 +29,7 @@ def _has_placeholder(pattern):
         return False
 
 
-class ModelCheckpoint(MonitorCallback):
+class ModelCheckpoint(MonitorCallback, BackgroundSaves):
     """Save the model or its weights at some frequency, atomically.
 
     A drop-in replacement for `keras.callbacks.ModelCheckpoint`: the same
@@ -245,18 +246,6 @@ class ModelCheckpoint(MonitorCallback):
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    def _delete_later(self, path):
-        """Deletes a replaced checkpoint (by its temporary second name) on
-        a background thread; `flush` and `on_train_end` wait for it."""
-        try:
-            if self._deleter is None:
-                self._deleter = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=1, thread_name_prefix="fastcallbacks-delete"
-                )
-            self._deleter.submit(_ck._remove_quietly, path)
-        except RuntimeError:  # no new threads (interpreter shutting down)
-            _ck._remove_quietly(path)
-
     # -- Keras's helpers, unchanged ----------------------------------------------
 
     _should_save_on_batch = _KerasModelCheckpoint._should_save_on_batch
@@ -449,17 +438,6 @@ class ModelCheckpoint(MonitorCallback):
         self._retain(filepath, value, mode)
         return True
 
-    def _skip_event(self, filepath, deferred):
-        text = (
-            f"ModelCheckpoint skipped saving {filepath}: the model weights "
-            "contain NaN or infinity (skip_non_finite=True)."
-        )
-        if deferred:
-            with self._lock:
-                self._events.append(("skip", text))
-        else:
-            warnings.warn(text, stacklevel=4)
-
     def _keras_save(self, model, filepath, is_writer, value, mode):
         """Keras's own saver, through a temporary file (layouts our writer
         does not reproduce, legacy `.h5`, models that are not built)."""
@@ -512,67 +490,3 @@ class ModelCheckpoint(MonitorCallback):
         """Records a written file and deletes those no rule keeps (and no
         other live callback keeps: see `_retention`)."""
         _retention.retain(self, filepath, value, mode)
-
-    # -- background saves --------------------------------------------------------
-
-    def flush(self):
-        """Blocks until the background save (if any) has finished.
-
-        Re-raises its error, if it failed, and reports what it skipped.
-        """
-        future = self._future
-        if future is not None:
-            concurrent.futures.wait([future])
-        if self._deleter is not None:
-            self._deleter.shutdown(wait=True)
-            self._deleter = None
-        self._poll()
-
-    def _poll(self):
-        """Raises the error of a finished background save, emits its
-        warnings and messages (on the training thread)."""
-        future = self._future
-        if future is not None and future.done():
-            self._future = None
-            filepath, epoch = self._inflight or ("?", 0)
-            self._inflight = None
-            error = future.exception()
-            if error is not None:
-                self._report()
-                raise _background_error(error, filepath)
-            if self.verbose > 0 and not self._pending_skip(filepath):
-                self._finished(epoch, filepath)
-        self._report()
-
-    def _finished(self, epoch, filepath):
-        """Keras's message after a save (3.13 and later)."""
-        if self.verbose > 0 and _compat.CHECKPOINT_FINISHED_MESSAGE:
-            print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
-
-    def _pending_skip(self, filepath):
-        with self._lock:
-            return any(kind == "skip" and filepath in text for kind, text in self._events)
-
-    def _report(self):
-        with self._lock:
-            events, self._events = self._events, []
-        for kind, text in events:
-            warnings.warn(text, stacklevel=3)
-
-
-def _background_error(error, filepath):
-    if isinstance(error, OSError) and error.errno is not None:
-        new = type(error)(
-            error.errno,
-            f"ModelCheckpoint: the background save to {filepath} failed: "
-            f"{error.strerror}; the previous file there is unchanged",
-            filepath,
-        )
-        new.__cause__ = error
-        return new
-    note = f"(raised by the background save to {filepath})"
-    if hasattr(error, "add_note"):
-        error.add_note(note)
-    else:  # Python 3.10: no add_note; keep the note where 3.11 keeps it
-        error.__notes__ = [*getattr(error, "__notes__", ()), note]
-    return error
