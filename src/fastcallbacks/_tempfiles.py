@@ -121,7 +121,8 @@ def create_temp(path, suffix=""):
 
 def create_temp_dir(path):
     """Creates a private (0700) temporary directory next to `path`;
-    returns `(name, fd)`, fd a descriptor of the directory itself."""
+    returns `(name, fd)`, fd a descriptor of the directory itself (None on
+    Windows, where directories cannot be opened)."""
     for _ in range(16):
         name = temp_path(path, ".d")
         try:
@@ -131,17 +132,22 @@ def create_temp_dir(path):
         break
     else:
         raise FileExistsError(errno.EEXIST, "no free temporary name", os.fspath(path))
+    if os.name == "nt":
+        return name, None
     flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(name, flags | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(name, flags | os.O_CLOEXEC)
     except OSError:
         remove_temp_dir(name)
         raise
-    st = os.fstat(fd)
-    uid = getattr(os, "getuid", lambda: st.st_uid)()
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o077:
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise FileExistsError(errno.EEXIST, "temporary directory replaced", name)
+        os.fchmod(fd, 0o700)  # whatever the umask
+    except BaseException:
         os.close(fd)
-        raise FileExistsError(errno.EEXIST, "temporary directory replaced", name)
+        raise
     return name, fd
 
 
@@ -161,7 +167,7 @@ def _proc_fd():
 def fd_path(fd, name):
     """A path that opens what `fd` is open on, whatever is at `name` now:
     `/proc/self/fd/<fd>` where the OS has it (Linux), else `name`."""
-    if _proc_fd():
+    if fd is not None and _proc_fd():
         path = f"/proc/self/fd/{fd}"
         try:
             if os.path.samestat(os.stat(path), os.fstat(fd)):

@@ -473,7 +473,8 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
                 self._keras_save_to(model, tmp)
                 _ck.commit(tmp, filepath, self.checksum, delete=self._delete_later)
             finally:
-                os.close(dirfd)
+                if dirfd is not None:
+                    os.close(dirfd)
                 _tempfiles.remove_temp_dir(tmpdir)
             self._retain(filepath, value, mode)
         return True
