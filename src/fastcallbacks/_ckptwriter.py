@@ -26,6 +26,7 @@ import zipfile
 
 import numpy as np
 
+from . import _tempfiles
 from . import checkpoint as _ck
 
 # Datasets at least this large are allocated by HDF5 and filled with
@@ -282,27 +283,27 @@ def _pwrite(fd, data, offset):
     return os.write(fd, data)
 
 
-def _reserve(path, nbytes):
-    """Creates `path` with `nbytes` allocated, so that a full disk or the
+def _reserve(fd, nbytes):
+    """Allocates `nbytes` to the new file `fd`, so that a full disk or the
     file-size limit fails here, as a plain OSError, and not inside HDF5
     (whose failed writes at close can leave h5py's objects in a state that
     crashes the interpreter). h5py's "w" mode truncates the file again."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        fallocate = getattr(os, "posix_fallocate", None)
-        if fallocate is not None:
-            try:
-                fallocate(fd, 0, nbytes)
-            except OSError as e:
-                if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                    raise
-    finally:
-        os.close(fd)
+    fallocate = getattr(os, "posix_fallocate", None)
+    if fallocate is not None:
+        try:
+            fallocate(fd, 0, nbytes)
+        except OSError as e:
+            if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
 
 
-def write_weights_h5(path, layout, arrays, digest=False):
+def write_weights_h5(path, layout, arrays, digest=False, fd=None):
     """Writes `arrays` (aligned with `layout.variables`) to `path` in the
     `.weights.h5` layout. The file is closed, not yet fsynced.
+
+    `fd`: a descriptor of the new empty file `path` (`checkpoint.create_temp`),
+    through which it is written. Without it `path` is created here, never
+    over an existing file or symlink.
 
     With `digest=True`, returns a `checkpoint._Background` giving
     `(size, sha256 hex)` of the file or None (then hash the file itself),
@@ -311,11 +312,24 @@ def write_weights_h5(path, layout, arrays, digest=False):
     while the arrays are written and, if the caller fsyncs before calling
     it, while the file is fsynced.
     """
+    own = fd is None
+    if own:
+        fd = os.open(path, _tempfiles._WRITE_FLAGS, 0o666)
+    try:
+        return _write_weights_h5(path, fd, layout, arrays, digest)
+    finally:
+        if own:
+            os.close(fd)
+
+
+def _write_weights_h5(path, fd, layout, arrays, digest):
     h5py = _h5py()
     raw = []
     data = sum(np.asarray(arrays[vi]).nbytes for _, _, vi in layout.datasets)
-    _reserve(path, data + 8192 * (len(layout.groups) + len(layout.datasets)) + (1 << 20))
-    with h5py.File(path, "w") as f:
+    _reserve(fd, data + 8192 * (len(layout.groups) + len(layout.datasets)) + (1 << 20))
+    # HDF5 opens by name: a name that reaches `fd`'s file, whatever is at
+    # `path` by then.
+    with h5py.File(_tempfiles.fd_path(fd, path), "w") as f:
         groups = []
         for gpath, attrs in layout.groups:
             g = f.create_group(gpath).create_group("vars") if gpath else f.create_group("vars")
@@ -342,7 +356,6 @@ def write_weights_h5(path, layout, arrays, digest=False):
                 g[key] = a
     pending = _ck._Background(_ck._file_digest_with, path, raw) if digest and raw else None
     if raw:
-        fd = os.open(path, os.O_WRONLY | getattr(os, "O_BINARY", 0))
         try:
             for offset, a in raw:
                 view = memoryview(a).cast("B")
@@ -353,26 +366,41 @@ def write_weights_h5(path, layout, arrays, digest=False):
             if pending is not None:
                 pending.join()  # it reads the file: done before it goes
             raise
-        finally:
-            os.close(fd)
     return pending
 
 
-def write_keras(path, layout, arrays, config_json, metadata_json):
+def write_keras(path, layout, arrays, config_json, metadata_json, fd=None):
     """Writes a `.keras` archive: metadata.json, config.json and
-    model.weights.h5, stored uncompressed as Keras stores them."""
-    h5tmp = _ck.temp_path(path, ".weights.h5")
+    model.weights.h5, stored uncompressed as Keras stores them.
+
+    `fd`: a descriptor of the new empty file `path`, through which it is
+    written. Without it `path` is created here, never over an existing
+    file or symlink. The weights go through a temporary file of their own.
+    """
+    own = fd is None
+    if own:
+        fd = os.open(path, _tempfiles._WRITE_FLAGS, 0o666)
     try:
-        write_weights_h5(h5tmp, layout, arrays)
-        size = os.path.getsize(h5tmp)
-        with zipfile.ZipFile(path, "w") as zf:
+        _write_keras(fd, path, layout, arrays, config_json, metadata_json)
+    finally:
+        if own:
+            os.close(fd)
+
+
+def _write_keras(fd, path, layout, arrays, config_json, metadata_json):
+    h5tmp, h5fd = _ck.create_temp(path, ".weights.h5")
+    try:
+        write_weights_h5(h5tmp, layout, arrays, fd=h5fd)
+        size = os.fstat(h5fd).st_size
+        os.lseek(h5fd, 0, os.SEEK_SET)
+        with open(fd, "wb", closefd=False) as out, zipfile.ZipFile(out, "w") as zf:
             zf.writestr("metadata.json", metadata_json)
             zf.writestr("config.json", config_json)
             # Copied in large chunks: zlib.crc32 and the file I/O release
             # the GIL (ZipFile.write would loop over 8 KiB pieces).
             buf = bytearray(_COPY_CHUNK)
             view = memoryview(buf)
-            with open(h5tmp, "rb", buffering=0) as src, zf.open(
+            with open(h5fd, "rb", buffering=0, closefd=False) as src, zf.open(
                 "model.weights.h5", "w", force_zip64=size > zipfile.ZIP64_LIMIT
             ) as dst:
                 while True:
@@ -381,10 +409,8 @@ def write_keras(path, layout, arrays, config_json, metadata_json):
                         break
                     dst.write(view[:n])
     finally:
-        try:
-            os.remove(h5tmp)
-        except OSError:
-            pass
+        os.close(h5fd)
+        _ck._remove_quietly(h5tmp)
 
 
 def config_json(model):

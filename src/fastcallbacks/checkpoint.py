@@ -17,14 +17,21 @@ partial one. This module needs neither Keras nor a backend.
 """
 
 import errno
-import functools
 import hashlib
 import json
 import os
-import socket
 import threading
 import time
-import uuid
+
+from . import _tempfiles
+from ._tempfiles import (  # noqa: F401 - part of this module's interface
+    _TMP_MARK,
+    _host_tag,
+    create_temp,
+    is_temp_name,
+    remove_stale_temps,
+    temp_path,
+)
 
 __all__ = ["verify", "latest_good", "remove_stale_temps", "SIDECAR_SUFFIX"]
 
@@ -34,7 +41,10 @@ _CHUNK = 1 << 20
 # From this size the digest is taken on a second thread while the file is
 # fsynced (both release the GIL; a thread costs ~0.1 ms).
 _PARALLEL_DIGEST_MIN = 8 << 20
-_TMP_MARK = ".fctmp-"
+# Sidecars are ~200 bytes; a larger file named like one is not ours.
+_SIDECAR_MAX = 1 << 16
+# A sidecar's `time_ns` is `time.time_ns()`: an int64.
+_TIME_NS_MAX = 2**63
 
 
 # -- hashing -------------------------------------------------------------------
@@ -50,7 +60,7 @@ def file_digest(path):
     buf = bytearray(_CHUNK)
     view = memoryview(buf)
     size = 0
-    with open(path, "rb", buffering=0) as f:
+    with _open_regular(path) as f:
         while True:
             n = f.readinto(buf)
             if not n:
@@ -66,7 +76,7 @@ def _file_digest_with(path, regions):
     arrays are hashed from memory and only the rest is read from the file.
     None where the regions do not fit the file (then hash the file)."""
     h = hashlib.sha256()
-    with open(path, "rb", buffering=0) as f:
+    with _open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
         pos = 0
         for offset, a in sorted(regions, key=lambda r: r[0]):
@@ -118,106 +128,66 @@ class _Background:
         return value
 
 
+def _open_regular(path):
+    """`path` open for reading (unbuffered) if it is a regular file; a FIFO
+    or a device never blocks or is read (OSError)."""
+    return open(_tempfiles.open_regular(path), "rb", buffering=0)
+
+
 def sidecar_path(path):
     """The sidecar file of checkpoint `path`."""
     return os.fspath(path) + SIDECAR_SUFFIX
 
 
-def _read_sidecar(path):
+def _read_sidecar(path, warn=False):
+    """The valid entries of the sidecar of `path`, or None where it is
+    missing or unreadable. Never raises and never blocks on what it finds
+    there (a FIFO, a directory, a symlink, garbage, deep JSON): with
+    `warn`, such a sidecar, or an invalid entry in it, is reported once
+    with a `UserWarning`."""
+    name = sidecar_path(path)
     try:
-        with open(sidecar_path(path), "rb") as f:
-            data = json.loads(f.read().decode("utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(_tempfiles.read_small(name, _SIDECAR_MAX).decode("utf-8"))
+    except FileNotFoundError:
         return None
-    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+    except (OSError, ValueError, RecursionError) as e:
+        if warn:
+            _tempfiles.warn_once(name, f"not a readable sidecar ({type(e).__name__}: {e})")
         return None
-    entries = data.get("entries")
-    if not isinstance(entries, list):
+    entries = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or data.get("format") != _FORMAT or not isinstance(entries, list):
+        if warn:
+            _tempfiles.warn_once(name, f"not a sidecar of format {_FORMAT}")
         return None
-    return [
-        e
-        for e in entries
-        if isinstance(e, dict)
-        and isinstance(e.get("size"), int)
+    valid = [e for e in entries if _valid_entry(e)]
+    if warn and len(valid) != len(entries):
+        _tempfiles.warn_once(name, f"invalid entries ignored: {len(entries) - len(valid)}")
+    return valid
+
+
+def _valid_entry(e):
+    def is_int(v, stop):
+        return type(v) is int and 0 <= v < stop
+
+    return (
+        isinstance(e, dict)
+        and is_int(e.get("size"), 2**64)
         and isinstance(e.get("sha256"), str)
-    ]
+        and len(e["sha256"]) == 64
+        and is_int(e.get("time_ns", 0), _TIME_NS_MAX)
+    )
 
 
 # -- atomic writes -------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def _host_tag():
-    # Names the host in temporary file names (8 hex digits of a hash of its
-    # name), so that a shared directory tells whose process made a file.
-    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
-
-
-def temp_path(path, suffix=""):
-    """A unique temporary name next to `path` (same directory, so that
-    `os.replace` is atomic), hidden, ending with `suffix`:
-    `.<name>.fctmp-<host>-<pid>-<random><suffix>`."""
-    path = os.fspath(path)
-    directory, base = os.path.split(path)
-    name = f".{base}{_TMP_MARK}{_host_tag()}-{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}"
-    return os.path.join(directory, name)
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # e.g. PermissionError: it exists
-        return True
-    return True
-
-
-def remove_stale_temps(directory):
-    """Deletes temporary files that killed saves left in `directory`.
-
-    A save that is killed leaves its hidden temporary file
-    (`.<name>.fctmp-…`; the checkpoint itself is never partial). Only files
-    made on this host by a process that no longer runs are removed: files
-    of other hosts (a shared file system) and of live processes are never
-    touched. On Windows nothing is removed (a process id cannot be probed
-    there without side effects). `ModelCheckpoint` calls this on the
-    directory it saves into at the start of `fit()`.
-
-    Returns:
-        The list of removed paths.
-    """
-    if os.name == "nt":
-        return []
-    tag = f"{_TMP_MARK}{_host_tag()}-"
-    removed = []
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return removed
-    for entry in entries:
-        name = entry.name
-        if not is_temp_name(name) or tag not in name:
-            continue
-        pid = name.rsplit(tag, 1)[1].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
-            continue
-        try:
-            os.unlink(entry.path)
-        except OSError:  # gone already, or not ours to delete
-            continue
-        removed.append(entry.path)
-    return removed
-
-
-def is_temp_name(name):
-    """Whether `name` (a base name) is one of our temporary files."""
-    return name.startswith(".") and _TMP_MARK in name
-
-
 def fsync_path(path):
     # Windows flushes only through a descriptor opened for writing.
-    flags = os.O_RDWR | getattr(os, "O_BINARY", 0) if os.name == "nt" else os.O_RDONLY
+    # Never follows a symlink or blocks on a FIFO (a temporary name).
+    if os.name == "nt":
+        flags = os.O_RDWR | getattr(os, "O_BINARY", 0)
+    else:
+        flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
     fd = os.open(path, flags)
     try:
         os.fsync(fd)
@@ -241,13 +211,19 @@ def fsync_dir(directory):
 
 
 def _write_atomic(path, data):
-    tmp = temp_path(path)
+    tmp, fd = create_temp(path)
     try:
-        with open(tmp, "wb") as f:
+        with open(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError as e:
+            # Not "the checkpoint path is a directory" (Keras's message).
+            raise FileExistsError(
+                errno.EEXIST, "a directory is in the way of the checksum sidecar", path
+            ) from e
     except BaseException:
         _remove_quietly(tmp)
         raise
@@ -370,7 +346,7 @@ def remove_checkpoint(path):
 
 
 def _matching_entry(path):
-    entries = _read_sidecar(path)
+    entries = _read_sidecar(path, warn=True)
     if not entries:
         return None
     try:
@@ -411,7 +387,9 @@ def latest_good(directory):
     "Newest" is the save time recorded in the sidecar (then the file's
     modification time and name break ties). Only files with a sidecar are
     considered; temporary files left by an interrupted save never are.
-    Files are hashed newest first until one verifies.
+    Files are hashed newest first until one verifies. A sidecar that is
+    not one (garbage, invalid entries, a FIFO, a directory, a symlink) is
+    skipped with a `UserWarning`, once per file.
     """
     directory = os.fspath(directory)
     try:
@@ -426,7 +404,7 @@ def latest_good(directory):
         path = os.path.join(directory, data_name)
         if is_temp_name(data_name) or not os.path.isfile(path):
             continue
-        entries = _read_sidecar(path)
+        entries = _read_sidecar(path, warn=True)
         if not entries:
             continue
         recorded = max(int(e.get("time_ns", 0)) for e in entries)

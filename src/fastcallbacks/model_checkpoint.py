@@ -13,9 +13,10 @@ import numpy as np
 from keras.src import backend
 from keras.src.utils import file_utils
 
-from . import _ckptwriter, _compat, _forks, _impl, _roles
+from . import _ckptwriter, _compat, _forks, _impl, _retention, _roles, _tempfiles
 from . import checkpoint as _ck
 from ._weights import host_arrays
+from ._ckptbackground import BackgroundSaves
 from .monitor_callback import MonitorCallback, _check_int, print_msg
 
 _KerasModelCheckpoint = keras.callbacks.ModelCheckpoint
@@ -28,7 +29,7 @@ def _has_placeholder(pattern):
         return False
 
 
-class ModelCheckpoint(MonitorCallback):
+class ModelCheckpoint(MonitorCallback, BackgroundSaves):
     """Save the model or its weights at some frequency, atomically.
 
     A drop-in replacement for `keras.callbacks.ModelCheckpoint`: the same
@@ -152,7 +153,8 @@ class ModelCheckpoint(MonitorCallback):
         self.checksum = bool(checksum)
         self.writer = writer
         self._init_runtime()
-        # Files this callback wrote and keeps: path -> (sequence, value).
+        # Files this callback wrote and keeps: path -> (sequence, value)
+        # (guarded by `_retention`'s lock).
         self._kept = {}
         self._sequence = 0
         if isinstance(save_freq, int):
@@ -204,6 +206,7 @@ class ModelCheckpoint(MonitorCallback):
         self._poll()
         self._layout = None
         self._remove_stale_temps()
+        _retention.register(self)
 
     def _remove_stale_temps(self):
         # Temporary files of saves killed earlier on this host (never
@@ -244,18 +247,6 @@ class ModelCheckpoint(MonitorCallback):
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
-
-    def _delete_later(self, path):
-        """Deletes a replaced checkpoint (by its temporary second name) on
-        a background thread; `flush` and `on_train_end` wait for it."""
-        try:
-            if self._deleter is None:
-                self._deleter = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=1, thread_name_prefix="fastcallbacks-delete"
-                )
-            self._deleter.submit(_ck._remove_quietly, path)
-        except RuntimeError:  # no new threads (interpreter shutting down)
-            _ck._remove_quietly(path)
 
     # -- Keras's helpers, unchanged ----------------------------------------------
 
@@ -415,21 +406,28 @@ class ModelCheckpoint(MonitorCallback):
 
     def _write_file(self, filepath, layout, arrays, config, value, mode, deferred):
         """Writes one file from host arrays (the writer thread when async)."""
+        with _retention.writing(self, filepath):
+            return self._write_file_now(filepath, layout, arrays, config, value, mode, deferred)
+
+    def _write_file_now(self, filepath, layout, arrays, config, value, mode, deferred):
         if self.skip_non_finite and not _ckptwriter.all_finite(
             [arrays[i] for i in layout.model_weights]
         ):
             self._skip_event(filepath, deferred)
             return False
         suffix = ".keras" if config is not None else ".weights.h5"
-        tmp = _ck.temp_path(filepath, suffix)
+        tmp, fd = _ck.create_temp(filepath, suffix)
         try:
             digest = None
-            if config is None:
-                # The checksum is taken while the file is written.
-                digest = _ckptwriter.write_weights_h5(
-                    tmp, layout, arrays, digest=self.checksum)
-            else:
-                _ckptwriter.write_keras(tmp, layout, arrays, *config)
+            try:
+                if config is None:
+                    # The checksum is taken while the file is written.
+                    digest = _ckptwriter.write_weights_h5(
+                        tmp, layout, arrays, digest=self.checksum, fd=fd)
+                else:
+                    _ckptwriter.write_keras(tmp, layout, arrays, *config, fd=fd)
+            finally:
+                os.close(fd)
             # A synchronous save leaves deleting the file it replaces to a
             # background thread; the writer thread deletes it itself.
             _ck.commit(tmp, filepath, self.checksum, digest=digest,
@@ -441,17 +439,6 @@ class ModelCheckpoint(MonitorCallback):
             del arrays
         self._retain(filepath, value, mode)
         return True
-
-    def _skip_event(self, filepath, deferred):
-        text = (
-            f"ModelCheckpoint skipped saving {filepath}: the model weights "
-            "contain NaN or infinity (skip_non_finite=True)."
-        )
-        if deferred:
-            with self._lock:
-                self._events.append(("skip", text))
-        else:
-            warnings.warn(text, stacklevel=4)
 
     def _keras_save(self, model, filepath, is_writer, value, mode):
         """Keras's own saver, through a temporary file (layouts our writer
@@ -478,14 +465,20 @@ class ModelCheckpoint(MonitorCallback):
         dirname = os.path.dirname(filepath)
         if dirname and not file_utils.exists(dirname):
             file_utils.makedirs(dirname)
-        tmp = _ck.temp_path(filepath, suffix)
-        try:
-            self._keras_save_to(model, tmp)
-            _ck.commit(tmp, filepath, self.checksum, delete=self._delete_later)
-        except BaseException:
-            _ck._remove_quietly(tmp)
-            raise
-        self._retain(filepath, value, mode)
+        # Keras's saver opens files by name: it writes into a private
+        # (0700) directory, reached through a descriptor of it where the OS
+        # allows, so nothing planted at a temporary name is followed.
+        with _retention.writing(self, filepath):
+            tmpdir, dirfd = _tempfiles.create_temp_dir(filepath)
+            try:
+                tmp = os.path.join(_tempfiles.fd_path(dirfd, tmpdir), "checkpoint" + suffix)
+                self._keras_save_to(model, tmp)
+                _ck.commit(tmp, filepath, self.checksum, delete=self._delete_later)
+            finally:
+                if dirfd is not None:
+                    os.close(dirfd)
+                _tempfiles.remove_temp_dir(tmpdir)
+            self._retain(filepath, value, mode)
         return True
 
     def _keras_save_to(self, model, path):
@@ -497,101 +490,6 @@ class ModelCheckpoint(MonitorCallback):
     # -- retention ---------------------------------------------------------------
 
     def _retain(self, filepath, value, mode):
-        """Records a written file and deletes those no rule keeps."""
-        with self._lock:
-            self._sequence += 1
-            self._kept[filepath] = (self._sequence, value)
-            if self.save_top_k is None and self.max_to_keep is None:
-                return
-            items = list(self._kept.items())
-            keep = set()
-            ranked = sorted(items, key=lambda kv: _rank_key(kv[1], mode))
-            if ranked and _has_value(ranked[0][1]):
-                keep.add(ranked[0][0])  # the current best is never deleted
-            if self.save_top_k is not None:
-                keep.update(p for p, _ in ranked[: self.save_top_k])
-            if self.max_to_keep is not None:
-                latest = sorted(items, key=lambda kv: -kv[1][0])
-                keep.update(p for p, _ in latest[: self.max_to_keep])
-            for path, _ in items:
-                if path not in keep:
-                    del self._kept[path]
-                    _ck.remove_checkpoint(path)
-
-    # -- background saves --------------------------------------------------------
-
-    def flush(self):
-        """Blocks until the background save (if any) has finished.
-
-        Re-raises its error, if it failed, and reports what it skipped.
-        """
-        future = self._future
-        if future is not None:
-            concurrent.futures.wait([future])
-        if self._deleter is not None:
-            self._deleter.shutdown(wait=True)
-            self._deleter = None
-        self._poll()
-
-    def _poll(self):
-        """Raises the error of a finished background save, emits its
-        warnings and messages (on the training thread)."""
-        future = self._future
-        if future is not None and future.done():
-            self._future = None
-            filepath, epoch = self._inflight or ("?", 0)
-            self._inflight = None
-            error = future.exception()
-            if error is not None:
-                self._report()
-                raise _background_error(error, filepath)
-            if self.verbose > 0 and not self._pending_skip(filepath):
-                self._finished(epoch, filepath)
-        self._report()
-
-    def _finished(self, epoch, filepath):
-        """Keras's message after a save (3.13 and later)."""
-        if self.verbose > 0 and _compat.CHECKPOINT_FINISHED_MESSAGE:
-            print_msg(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
-
-    def _pending_skip(self, filepath):
-        with self._lock:
-            return any(kind == "skip" and filepath in text for kind, text in self._events)
-
-    def _report(self):
-        with self._lock:
-            events, self._events = self._events, []
-        for kind, text in events:
-            warnings.warn(text, stacklevel=3)
-
-
-def _has_value(entry):
-    value = entry[1]
-    return value is not None and value == value
-
-
-def _rank_key(entry, mode):
-    """Best first: valued files by value (direction of `mode`), then those
-    without a (finite-comparable) value; ties: the earlier file first."""
-    sequence, value = entry
-    if value is None or value != value:
-        return (1, 0.0, sequence)
-    return (0, value if mode == "min" else -value, sequence)
-
-
-def _background_error(error, filepath):
-    if isinstance(error, OSError) and error.errno is not None:
-        new = type(error)(
-            error.errno,
-            f"ModelCheckpoint: the background save to {filepath} failed: "
-            f"{error.strerror}; the previous file there is unchanged",
-            filepath,
-        )
-        new.__cause__ = error
-        return new
-    note = f"(raised by the background save to {filepath})"
-    if hasattr(error, "add_note"):
-        error.add_note(note)
-    else:  # Python 3.10: no add_note; keep the note where 3.11 keeps it
-        error.__notes__ = [*getattr(error, "__notes__", ()), note]
-    return error
+        """Records a written file and deletes those no rule keeps (and no
+        other live callback keeps: see `_retention`)."""
+        _retention.retain(self, filepath, value, mode)
