@@ -276,3 +276,63 @@ def test_odd_cooldown_like_keras(models, cooldown):
     for cb in (pair.k, pair.o):
         cb.cooldown_counter = cooldown
     pair.run([1.0] * 4)
+
+
+# -- through a real fit: values written into the logs by an earlier callback ---------------
+
+
+class _Rewrite(keras.callbacks.Callback):
+    """Replaces the monitored value in the shared logs before the others run."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = self.fn(logs["val_loss"])
+
+
+REWRITES = {
+    "tensor": lambda v: keras.ops.convert_to_tensor(v),
+    "tensor-(1,)": lambda v: keras.ops.convert_to_tensor([v]),
+    "np-float64": np.float64,
+    "np-float32": np.float32,
+    "(1,1)-array": lambda v: np.array([[v]], np.float32),
+    "int-per-mille": lambda v: int(v * 1000),
+    "str": str,
+    "(2,)-array": lambda v: np.array([v, v]),
+}
+
+
+def _fit_rewritten(lib, rewrite):
+    from parity_utils import binary_data, classifier
+
+    model = classifier(seed=2, optimizer=keras.optimizers.Adam(0.05))
+    x, y = binary_data(64, 0)
+    callbacks = [_Rewrite(REWRITES[rewrite]),
+                 lib.ReduceLROnPlateau(monitor="val_loss", patience=1, factor=0.5,
+                                       min_delta=0.002),
+                 lib.EarlyStopping(monitor="val_loss", patience=2, min_delta=0.001,
+                                   restore_best_weights=True)]
+    error = None
+    try:
+        model.fit(x, y, validation_data=binary_data(64, 1), epochs=12, batch_size=16,
+                  shuffle=False, verbose=0, callbacks=callbacks)
+    except Exception as e:  # compared below
+        error = e
+    return model, callbacks[1:], error
+
+
+@pytest.mark.parametrize("rewrite", list(REWRITES))
+def test_rewritten_logged_values_through_fit_like_keras(rewrite):
+    km, kcbs, kerr = _fit_rewritten(keras.callbacks, rewrite)
+    om, ocbs, oerr = _fit_rewritten(fastcallbacks, rewrite)
+    assert type(oerr) is type(kerr), (kerr, oerr)
+    assert learning_rate(om) == learning_rate(km)
+    for a, b in zip(om.get_weights(), km.get_weights()):
+        assert np.array_equal(a, b)
+    for o, k in zip(ocbs, kcbs):
+        assert type(o.best) is type(k.best)
+        assert np.array_equal(np.asarray(o.best), np.asarray(k.best))
+        assert (o.wait, getattr(o, "stopped_epoch", None)) == (
+            k.wait, getattr(k, "stopped_epoch", None))
