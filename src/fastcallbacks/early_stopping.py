@@ -144,6 +144,7 @@ class EarlyStopping(PatienceAttributes, MonitorCallback):
         self._baseline = value
         self._plain = value is None or _plain_number(value)
         self._tracker.baseline = float(value) if self._plain and value is not None else None
+        self._set_fast()
 
     # -- hooks -------------------------------------------------------------------
 

@@ -234,7 +234,7 @@ class MonitorCallback(keras.callbacks.Callback):
     @best.setter
     def best(self, value):
         # Kept as given (Keras keeps the logged object); the core holds a
-        # copy only when it decides on it (see `_core_decides`).
+        # copy only when it decides on it (see `_update`).
         self._best = value
         self._tracker.best = value if _plain_float(value) else None
 
@@ -254,6 +254,7 @@ class MonitorCallback(keras.callbacks.Callback):
             type(value) is int and value.bit_length() <= 1000
         )
         self._plain_delta = plain
+        self._set_fast()
         if not plain:
             return
         if self._tracker.mode == "min" and self._monitor_op is not None:
@@ -330,15 +331,11 @@ class MonitorCallback(keras.callbacks.Callback):
         # Keras's own expression (its result goes through `if`, as in Keras).
         return self.monitor_op(monitor_value - self.min_delta, reference_value)
 
-    def _core_decides(self, value):
-        """Whether the core's decision on `value` is Keras's, exactly."""
-        return (
-            not self._generic_op
-            and self._plain
-            and self._plain_delta
-            and _plain_float(value)
-            and (self._best is None or _plain_float(self._best))
-        )
+    def _set_fast(self):
+        # Whether the core decides on a Python float value with a Python
+        # float (or no) best: `min_delta`, `baseline` and `monitor_op` are
+        # ones whose effect the core reproduces exactly.
+        self._fast = not self._generic_op and self._plain and self._plain_delta
 
     def _update(self, value, step):
         """One decision; returns its action code (`_reference.tracker`).
@@ -348,8 +345,10 @@ class MonitorCallback(keras.callbacks.Callback):
         follows Keras's own code, `monitor_op(value - min_delta, best)` in
         Keras's order, so that it decides, or raises, as Keras does.
         """
-        if self._core_decides(value):
-            return self._tracker.update(value, step)
+        if self._fast and type(value) is float:
+            best = self._best
+            if best is None or type(best) is float:
+                return self._tracker.update(value, step)
         t = self._tracker
         if step < t.start_from:
             return _actions.SKIP
