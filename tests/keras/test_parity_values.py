@@ -68,6 +68,10 @@ VALUES = [
     ("f32-nan", _const(np.float32("nan"))),
     ("f16-inf", _const(np.float16("inf"))),
     ("f64-tiny-diff", _const(np.float64(0.5 + 1e-12))),
+    # Below 0.5 in float64 only: Keras compares two float64 operands in
+    # float64 (an improvement on 0.5), the core would round to float32.
+    ("f64-just-below", _const(np.float64(0.5 - 1e-12))),
+    ("(1,)-f64-just-below", _const(np.array([0.5 - 1e-12]))),
     ("0d-array", _const(np.array(0.5))),
     ("(1,)-f32", _const(np.array([0.5], np.float32))),
     ("(1,)-f64", _const(np.array([0.5]))),
@@ -336,3 +340,29 @@ def test_rewritten_logged_values_through_fit_like_keras(rewrite):
         assert np.array_equal(np.asarray(o.best), np.asarray(k.best))
         assert (o.wait, getattr(o, "stopped_epoch", None)) == (
             k.wait, getattr(k, "stopped_epoch", None))
+
+
+def test_float64_values_compare_in_float64_like_keras(models):
+    # Formerly a documented difference (the core compared in float32).
+    x = np.float64(0.5 - 1e-12)
+    pair = Pair(models, "EarlyStopping", dict(patience=0))
+    pair.run([np.float64(0.5), x, x])
+    assert pair.k.best is x and pair.k.wait == 1  # not vacuous: x improved once
+
+
+def test_check_every_n_steps_accepts_size1_batch_values(models):
+    # Beyond Keras: batch logs of F1Score-like metrics are (1,) arrays too.
+    es = fastcallbacks.EarlyStopping(monitor="f1", mode="max", patience=1,
+                                     check_every_n_steps=2)
+    m = models[1]
+    m.stop_training = False
+    es.set_model(m)
+    es.on_train_begin({})
+    values = [0.1, 0.2, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3]
+    for batch, v in enumerate(values):
+        es.on_train_batch_end(batch, {"f1": np.array([v], np.float32)})
+    assert type(es.best) is np.ndarray and es.best == np.float32(0.3)
+    assert m.stop_training and es.stop_reason == "patience"
+    with pytest.raises(ValueError, match="truth value of an array with more than one"):
+        es.on_train_batch_end(8, {"f1": np.array([0.5, 0.6])})
+        es.on_train_batch_end(9, {"f1": np.array([0.5, 0.6])})
