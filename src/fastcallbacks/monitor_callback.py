@@ -354,8 +354,8 @@ class MonitorCallback(keras.callbacks.Callback):
             return _actions.SKIP
         baseline = getattr(self, "_baseline", None)
         if t.on_patience == "stop":
-            # EarlyStopping counts before comparing.
-            t.wait += 1
+            # EarlyStopping counts before comparing (saturating, as the core).
+            t.wait = min(t.wait + 1, _NEVER)
             if self._is_improvement(value, self._best):
                 self.best = value
                 t.best_step = step
@@ -375,7 +375,7 @@ class MonitorCallback(keras.callbacks.Callback):
             return _actions.IMPROVED
         if t.cooldown_counter > 0:
             return _actions.COOLDOWN
-        t.wait += 1
+        t.wait = min(t.wait + 1, _NEVER)
         if t.wait >= t.patience:
             return _actions.REDUCE
         return _actions.WAIT

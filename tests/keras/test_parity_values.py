@@ -366,3 +366,17 @@ def test_check_every_n_steps_accepts_size1_batch_values(models):
     with pytest.raises(ValueError, match="truth value of an array with more than one"):
         es.on_train_batch_end(8, {"f1": np.array([0.5, 0.6])})
         es.on_train_batch_end(9, {"f1": np.array([0.5, 0.6])})
+
+
+@pytest.mark.parametrize("name", ["EarlyStopping", "ReduceLROnPlateau"])
+@pytest.mark.parametrize("value", [0.9, np.array([0.9])], ids=["float", "array"])
+def test_wait_assigned_at_the_int64_limit_saturates(models, name, value):
+    cb = getattr(fastcallbacks, name)(monitor="val_loss", patience=math.inf)
+    cb.set_model(models[1])
+    cb.on_train_begin({})
+    cb.on_epoch_end(0, {"val_loss": 0.5})
+    # No OverflowError from the core's int64 counter (Keras's int grows on;
+    # a hand-set wait this large is beyond any real patience).
+    cb.wait = 2**63 - 1
+    cb.on_epoch_end(1, {"val_loss": value})
+    assert cb.wait in (0, 2**63 - 1)
