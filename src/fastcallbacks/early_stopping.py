@@ -14,6 +14,7 @@ from .monitor_callback import (
     PatienceAttributes,
     _check_count,
     _check_int,
+    _plain_number,
     print_msg,
 )
 
@@ -138,8 +139,12 @@ class EarlyStopping(PatienceAttributes, MonitorCallback):
 
     @baseline.setter
     def baseline(self, value):
+        # Kept as given; the core holds a copy when it can decide with it
+        # exactly as Keras's `monitor_op(current - min_delta, baseline)`.
         self._baseline = value
-        self._tracker.baseline = None if value is None else float(value)
+        self._plain = value is None or _plain_number(value)
+        self._tracker.baseline = float(value) if self._plain and value is not None else None
+        self._set_fast()
 
     # -- hooks -------------------------------------------------------------------
 
@@ -193,10 +198,7 @@ class EarlyStopping(PatienceAttributes, MonitorCallback):
             # If best weights were never set, the current weights are the best.
             self._snapshot()
             self.best_epoch = epoch
-        if self._generic_op:
-            action = self._update(value, step)
-        else:
-            action = self._tracker.update(value, step)
+        action = self._update(value, step)
         if action == _IMPROVED:
             self._best = value
             self.best_epoch = epoch

@@ -1,5 +1,6 @@
 """Shared base of the callbacks that watch one metric."""
 
+import decimal
 import math
 import numbers
 import operator
@@ -42,18 +43,77 @@ def _check_int(name, value, minimum):
 
 
 def _check_count(name, value):
-    """A patience-like count: any real number >= 0, as Keras compares it."""
-    if not isinstance(value, numbers.Real):
+    """A patience-like count: any real number >= 0 (or NaN), as Keras
+    compares it."""
+    if isinstance(value, decimal.Decimal):
+        if value.is_nan():
+            raise ValueError(f"`{name}` must be a number >= 0, got {value}")
+    elif not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a number, got {value!r}")
     if value < 0:
         raise ValueError(f"`{name}` must be >= 0, got {value}")
     return value
 
 
-def _ceil_count(value):
-    # Keras compares `wait >= patience` and counts a cooldown down to <= 0, so
-    # a fractional count acts as its ceiling.
+# A count the core can never reach: what Keras's `wait >= patience` does with
+# `patience` = +inf, NaN (never true) or an int beyond any epoch count.
+_NEVER = 2**63 - 1
+
+
+def _ceil_count(value, nan=_NEVER):
+    """The whole count the core uses for a Keras count `value`.
+
+    Keras compares `wait >= patience` and counts a cooldown down while it is
+    `> 0`, so a fractional count acts as its ceiling, a count <= 0 as 0, +inf
+    or a count beyond int64 as a count never reached, and NaN as `nan` (a
+    patience never reached; a cooldown counter that is never `> 0`: 0).
+    """
+    if value != value:
+        return nan
+    if value >= _NEVER:
+        return _NEVER
+    if value <= 0:
+        return 0
     return int(math.ceil(value))
+
+
+def _plain_float(value):
+    """Whether the core decides on `value` exactly as Keras does.
+
+    Only a Python float: Keras's `ops.less`/`ops.greater` turn it into a
+    float32 tensor, which the core's float32 rounding reproduces. Anything
+    else (ints, numpy scalars, arrays, tensors, strings, ...) takes Keras's
+    own path, `monitor_op(value - min_delta, best)`.
+    """
+    return type(value) is float
+
+
+def _plain_number(value):
+    """Whether `value` (a `min_delta` or a `baseline`) enters Keras's
+    comparison exactly as the core's float64 copy of it does."""
+    if type(value) is float:
+        return True
+    # An int of at most 24 bits is exact in float32 and float64 alike (and
+    # a Python int's tensor is int32, promoted to float32 next to a float).
+    return type(value) is int and abs(value) <= 2**24
+
+
+def _scalar(value):
+    """`value` as a float, for the beyond-Keras statistics: size-1 arrays
+    and tensors are accepted, larger ones raise what Keras's comparison
+    raises."""
+    if type(value) is float:
+        return value
+    try:
+        return float(value)
+    except TypeError:
+        array = np.asarray(value)
+        if array.size != 1:
+            raise ValueError(
+                "The truth value of an array with more than one element is "
+                "ambiguous. Use a.any() or a.all()"
+            ) from None
+        return float(array.reshape(()))
 
 
 # Comparison functions whose direction (and precision) the core knows.
@@ -87,7 +147,7 @@ class PatienceAttributes:
     @patience.setter
     def patience(self, value):
         self._patience = value
-        self._tracker.patience = _ceil_count(max(value, 0))
+        self._tracker.patience = _ceil_count(value)
 
 
 class MonitorCallback(keras.callbacks.Callback):
@@ -152,15 +212,17 @@ class MonitorCallback(keras.callbacks.Callback):
         self.smoothing = smoothing
         self.threshold_mode = threshold_mode
         self.check_finite = bool(check_finite)
+        min_delta = abs(min_delta)  # Keras's TypeError for a non-number
+        self._plain = True  # min_delta (and baseline) as the core holds them
         self._tracker = _impl.tracker.BestTracker(
             mode="min",
-            min_delta=abs(min_delta),
+            min_delta=0.0,
             patience=0,
             threshold_mode=threshold_mode,
             on_patience=_on_patience,
         )
         self._ring = _impl.ring.RingMonitor(window) if window > 1 else None
-        self.min_delta = abs(min_delta)
+        self.min_delta = min_delta
         self.best = baseline
 
     # -- Keras attributes backed by the core ---------------------------------
@@ -171,8 +233,10 @@ class MonitorCallback(keras.callbacks.Callback):
 
     @best.setter
     def best(self, value):
+        # Kept as given (Keras keeps the logged object); the core holds a
+        # copy only when it decides on it (see `_update`).
         self._best = value
-        self._tracker.best = None if value is None else float(value)
+        self._tracker.best = value if _plain_float(value) else None
 
     @property
     def min_delta(self):
@@ -184,10 +248,19 @@ class MonitorCallback(keras.callbacks.Callback):
         # to "min") and compares `monitor_op(current - min_delta, best)`; the
         # core adds its delta in the improving direction, so convert.
         self._min_delta = value
+        # `current - min_delta` is the same double for a Python float or an
+        # int within float range; anything else takes Keras's path.
+        plain = type(value) is float or (
+            type(value) is int and value.bit_length() <= 1000
+        )
+        self._plain_delta = plain
+        self._set_fast()
+        if not plain:
+            return
         if self._tracker.mode == "min" and self._monitor_op is not None:
-            self._tracker.min_delta = -value
+            self._tracker.min_delta = -float(value)
         else:
-            self._tracker.min_delta = value
+            self._tracker.min_delta = float(value)
 
     @property
     def monitor_op(self):
@@ -248,38 +321,63 @@ class MonitorCallback(keras.callbacks.Callback):
     def _is_improvement(self, monitor_value, reference_value):
         if reference_value is None:
             return True
-        if self._generic_op:
-            return bool(self.monitor_op(monitor_value - self.min_delta, reference_value))
-        return self._tracker.is_better(monitor_value, reference_value)
+        if (
+            not self._generic_op
+            and self._plain_delta
+            and _plain_float(monitor_value)
+            and _plain_float(reference_value)
+        ):
+            return self._tracker.is_better(monitor_value, reference_value)
+        # Keras's own expression (its result goes through `if`, as in Keras).
+        return self.monitor_op(monitor_value - self.min_delta, reference_value)
+
+    def _set_fast(self):
+        # Whether the core decides on a Python float value with a Python
+        # float (or no) best: `min_delta`, `baseline` and `monitor_op` are
+        # ones whose effect the core reproduces exactly.
+        self._fast = not self._generic_op and self._plain and self._plain_delta
 
     def _update(self, value, step):
-        """One decision of the core; returns its action code."""
-        if not self._generic_op:
-            return self._tracker.update(value, step)
-        # A comparison function the core does not know (assigned by hand):
-        # the same rule as the core, with Keras's `_is_improvement`.
+        """One decision; returns its action code (`_reference.tracker`).
+
+        The core decides on Python floats; any other value (a size-1 array
+        from a metric such as `F1Score`, a tensor, an int, a string, ...)
+        follows Keras's own code, `monitor_op(value - min_delta, best)` in
+        Keras's order, so that it decides, or raises, as Keras does.
+        """
+        if self._fast and type(value) is float:
+            best = self._best
+            if best is None or type(best) is float:
+                return self._tracker.update(value, step)
         t = self._tracker
         if step < t.start_from:
             return _actions.SKIP
+        baseline = getattr(self, "_baseline", None)
+        if t.on_patience == "stop":
+            # EarlyStopping counts before comparing (saturating, as the core).
+            t.wait = min(t.wait + 1, _NEVER)
+            if self._is_improvement(value, self._best):
+                self.best = value
+                t.best_step = step
+                if baseline is None or self._is_improvement(value, baseline):
+                    t.wait = 0
+                return _actions.IMPROVED
+            if t.wait >= t.patience and step > 0:
+                return _actions.STOP
+            return _actions.WAIT
         if t.cooldown_counter > 0:
             t.cooldown_counter -= 1
             t.wait = 0
-        if t.best is None or self._is_improvement(value, t.best):
-            t.best = value
+        if self._is_improvement(value, self._best):
+            self.best = value
             t.best_step = step
-            if t.baseline is None or self._is_improvement(value, t.baseline):
-                t.wait = 0
-            else:
-                t.wait += 1
+            t.wait = 0
             return _actions.IMPROVED
         if t.cooldown_counter > 0:
             return _actions.COOLDOWN
-        t.wait += 1
+        t.wait = min(t.wait + 1, _NEVER)
         if t.wait >= t.patience:
-            if t.on_patience == "reduce":
-                return _actions.REDUCE
-            if step > 0:
-                return _actions.STOP
+            return _actions.REDUCE
         return _actions.WAIT
 
     # -- helpers for subclasses --------------------------------------------------
@@ -287,8 +385,10 @@ class MonitorCallback(keras.callbacks.Callback):
     def _monitored(self, current):
         """The value the decision is made on: raw, or the window statistic."""
         if self._ring is None:
+            if self.threshold_mode == "rel":
+                return _scalar(current)  # the core's relative rule
             return current
-        return self._ring.push_stat(current, self.smoothing)
+        return self._ring.push_stat(_scalar(current), self.smoothing)
 
     def _reset_monitor(self, keep_best=False):
         """Restarts the core for a new `fit()`; `keep_best` carries `best`
@@ -305,5 +405,12 @@ class MonitorCallback(keras.callbacks.Callback):
     def _is_finite(value):
         try:
             return math.isfinite(value)
-        except TypeError:
+        except (TypeError, ValueError, OverflowError):
+            pass
+        try:  # arrays and tensors of one (or more) numbers
+            array = np.asarray(value)
+            if array.dtype.kind not in "fc":
+                return True
+            return bool(np.isfinite(array).all())
+        except Exception:  # not a number at all: not our call to make
             return True

@@ -150,11 +150,19 @@ class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
 
     @property
     def cooldown_counter(self):
-        return self._tracker.cooldown_counter
+        # Keras's own counter (2.5, 1.5, ... for a fractional cooldown); the
+        # core counts the same epochs in whole numbers.
+        return self._cooldown_counter
 
     @cooldown_counter.setter
     def cooldown_counter(self, value):
-        self._tracker.cooldown_counter = value
+        self._cooldown_counter = value
+        self._tracker.cooldown_counter = _ceil_count(value, nan=0)
+
+    def _count_down(self):
+        # What Keras does to its counter before each decision.
+        if self._cooldown_counter > 0:
+            self._cooldown_counter -= 1
 
     @property
     def cooldown(self):
@@ -163,7 +171,7 @@ class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
     @cooldown.setter
     def cooldown(self, value):
         self._cooldown = value
-        self._tracker.cooldown = _ceil_count(max(value, 0))
+        self._tracker.cooldown = _ceil_count(value, nan=0)
 
     def in_cooldown(self):
         return self.cooldown_counter > 0
@@ -240,6 +248,7 @@ class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
             self.model.stop_training = True
             return
         value = self._monitored(current)
+        self._count_down()
         action = self._update(value, epoch)
         if action == _IMPROVED:
             self._best = value
@@ -253,3 +262,4 @@ class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
                 reduced = True
             if reduced:
                 self._tracker.start_cooldown()
+                self._cooldown_counter = self.cooldown

@@ -86,6 +86,62 @@ def test_invalid_arguments(impl, kwargs, exc, name):
         impl.BestTracker(**kwargs)
 
 
+INT64_MAX = 2**63 - 1
+
+
+@pytest.mark.parametrize("name", ["patience", "cooldown", "start_from"])
+@pytest.mark.parametrize("value", [2**63, 2**80, np.uint64(2**63)])
+def test_counts_beyond_int64_raise_overflow_error_naming_the_argument(impl, name, value):
+    # The compiled core stores int64; the reference must refuse the same.
+    with pytest.raises(OverflowError, match=f"`{name}`"):
+        impl.BestTracker(**{name: value})
+    t = impl.BestTracker()
+    if name != "start_from":
+        with pytest.raises(OverflowError, match=f"`{name}`"):
+            setattr(t, name, value)
+        assert getattr(t, name) == 0
+
+
+@pytest.mark.parametrize("name", ["wait", "cooldown_counter", "best_step"])
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 2**80])
+def test_counters_beyond_int64_raise_overflow_error(impl, name, value):
+    t = impl.BestTracker()
+    with pytest.raises(OverflowError, match=f"`{name}`"):
+        setattr(t, name, value)
+    setattr(t, name, INT64_MAX)
+    assert getattr(t, name) == INT64_MAX
+    setattr(t, name, -(2**63))
+    assert getattr(t, name) == -(2**63)
+
+
+@pytest.mark.parametrize("step", [2**63, -(2**63) - 1, 2**100])
+def test_update_step_beyond_int64_raises_overflow_error(impl, step):
+    t = impl.BestTracker()
+    with pytest.raises(OverflowError, match="`step`"):
+        t.update(1.0, step)
+    assert t.best is None and t.wait == 0
+    assert t.update(1.0, INT64_MAX) == impl.IMPROVED
+
+
+def test_counts_at_the_int64_limit_work(impl):
+    t = impl.BestTracker(patience=INT64_MAX, cooldown=INT64_MAX, start_from=0)
+    assert actions(t, [1.0, 1.0, 1.0]) == [impl.IMPROVED, impl.WAIT, impl.WAIT]
+    assert t.patience == INT64_MAX and type(t.patience) is int
+
+
+@pytest.mark.parametrize("on_patience, last", [("stop", 4), ("reduce", 5)])
+def test_wait_saturates_at_the_int64_limit(impl, on_patience, last):
+    # `wait` assigned at the limit: the next increments stay there (the
+    # compiled core must not overflow a signed int64).
+    t = impl.BestTracker(patience=INT64_MAX, on_patience=on_patience, baseline=0.0)
+    t.update(1.0, 0)
+    t.wait = INT64_MAX
+    assert t.update(2.0, 1) == last and t.wait == INT64_MAX
+    assert t.update(0.5, 2) == impl.IMPROVED and t.wait == INT64_MAX  # baseline not beaten
+    t.wait = INT64_MAX - 1
+    assert t.update(3.0, 3) == last and t.wait == INT64_MAX
+
+
 def test_integral_floats_are_accepted_as_counts(impl):
     t = impl.BestTracker(patience=2.0, cooldown=np.float64(1.0), start_from=np.int32(3))
     assert (t.patience, t.cooldown, t.start_from) == (2, 1, 3)

@@ -1,5 +1,6 @@
 """Patience / best-value tracking with Keras semantics."""
 from libc.math cimport fabs, isfinite
+from libc.stdint cimport INT64_MAX, INT64_MIN
 
 cimport cython
 from ._common cimport (float64_t, int64_t, round_f32, MODE_MIN, MODE_MAX,
@@ -51,12 +52,13 @@ cdef int tracker_update(tracker_t* t, float64_t value, int64_t step) noexcept no
         # Patience restarts only once the baseline is beaten too.
         if not t.has_baseline or tracker_is_better(t, value, t.baseline):
             t.wait = 0
-        else:
+        elif t.wait < INT64_MAX:
             t.wait += 1
         return ACTION_IMPROVED
     if t.cooldown_counter > 0:
         return ACTION_COOLDOWN
-    t.wait += 1
+    if t.wait < INT64_MAX:  # saturates (a `wait` assigned at the limit)
+        t.wait += 1
     if t.wait >= t.patience:
         if not t.stop:
             return ACTION_REDUCE
@@ -75,18 +77,27 @@ cdef int _mode_code(mode) except -1:
     raise ValueError(f"`mode` must be 'min' or 'max', got {mode!r}")
 
 
+cdef int64_t _int64(name, value) except? -1:
+    # int(value), checked against the int64 range here (GIL held) so that
+    # the error names the argument.
+    value = int(value)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise OverflowError(f"`{name}` must be within int64 range, got {value}")
+    return value
+
+
 cdef int64_t _nonneg_int(name, value) except? -1:
     if isinstance(value, bool) or not isinstance(value, int):
         try:
             as_int = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise TypeError(f"`{name}` must be an int, got {value!r}") from None
         if as_int != value:
             raise TypeError(f"`{name}` must be an int, got {value!r}")
         value = as_int
     if value < 0:
         raise ValueError(f"`{name}` must be >= 0, got {value}")
-    return value
+    return _int64(name, value)
 
 
 cdef class BestTracker:
@@ -144,7 +155,7 @@ cdef class BestTracker:
     def update(self, value, step):
         """Feed the newest value observed at `step`; return an action code."""
         cdef float64_t x = float(value)
-        cdef int64_t s = int(step)
+        cdef int64_t s = _int64("step", step)
         cdef int action
         with self._lock:
             action = tracker_update(&self._t, x, s)
@@ -256,7 +267,7 @@ cdef class BestTracker:
 
     @best_step.setter
     def best_step(self, value):
-        self._t.best_step = int(value)
+        self._t.best_step = _int64("best_step", value)
 
     @property
     def wait(self):
@@ -264,7 +275,7 @@ cdef class BestTracker:
 
     @wait.setter
     def wait(self, value):
-        self._t.wait = int(value)
+        self._t.wait = _int64("wait", value)
 
     @property
     def cooldown_counter(self):
@@ -272,7 +283,7 @@ cdef class BestTracker:
 
     @cooldown_counter.setter
     def cooldown_counter(self, value):
-        self._t.cooldown_counter = int(value)
+        self._t.cooldown_counter = _int64("cooldown_counter", value)
 
     # Pickling and copy.deepcopy (e.g. a tuner cloning callbacks).
     def __reduce__(self):
@@ -289,9 +300,9 @@ cdef class BestTracker:
         with self._lock:
             self._t.has_best = best is not None
             self._t.best = best if best is not None else 0.0
-            self._t.best_step = best_step
-            self._t.wait = wait
-            self._t.cooldown_counter = cooldown_counter
+            self._t.best_step = _int64("best_step", best_step)
+            self._t.wait = _int64("wait", wait)
+            self._t.cooldown_counter = _int64("cooldown_counter", cooldown_counter)
 
     def __repr__(self):
         return (f"BestTracker(mode={self.mode!r}, best={self.best!r}, "

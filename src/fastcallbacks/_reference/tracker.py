@@ -20,18 +20,30 @@ def round_f32(x):
         return math.copysign(math.inf, x)
 
 
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+def _int64(name, value):
+    """int(value), within the int64 range the compiled core stores."""
+    value = int(value)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise OverflowError(f"`{name}` must be within int64 range, got {value}")
+    return value
+
+
 def _nonneg_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int):
         try:
             as_int = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise TypeError(f"`{name}` must be an int, got {value!r}") from None
         if as_int != value:
             raise TypeError(f"`{name}` must be an int, got {value!r}")
         value = as_int
     if value < 0:
         raise ValueError(f"`{name}` must be >= 0, got {value}")
-    return value
+    return _int64(name, value)
 
 
 def _mode(mode):
@@ -104,7 +116,7 @@ class BestTracker:
     def update(self, value, step):
         """Feed the newest value observed at `step`; return an action code."""
         value = float(value)
-        step = int(step)
+        step = _int64("step", step)
         with self._lock:
             if step < self._start_from:
                 return SKIP
@@ -118,12 +130,13 @@ class BestTracker:
                 # Patience restarts only once the baseline is beaten too.
                 if self._baseline is None or self.is_better(value, self._baseline):
                     self._wait = 0
-                else:
+                elif self._wait < INT64_MAX:
                     self._wait += 1
                 return IMPROVED
             if self._cooldown_counter > 0:
                 return COOLDOWN
-            self._wait += 1
+            if self._wait < INT64_MAX:  # saturates (a `wait` assigned at the limit)
+                self._wait += 1
             if self._wait >= self._patience:
                 if not self._stop:
                     return REDUCE
@@ -218,7 +231,7 @@ class BestTracker:
 
     @best_step.setter
     def best_step(self, value):
-        self._best_step = int(value)
+        self._best_step = _int64("best_step", value)
 
     @property
     def wait(self):
@@ -226,7 +239,7 @@ class BestTracker:
 
     @wait.setter
     def wait(self, value):
-        self._wait = int(value)
+        self._wait = _int64("wait", value)
 
     @property
     def cooldown_counter(self):
@@ -234,7 +247,7 @@ class BestTracker:
 
     @cooldown_counter.setter
     def cooldown_counter(self, value):
-        self._cooldown_counter = int(value)
+        self._cooldown_counter = _int64("cooldown_counter", value)
 
     # Pickling and copy.deepcopy (e.g. a tuner cloning callbacks).
     def __reduce__(self):
@@ -250,9 +263,9 @@ class BestTracker:
         best, best_step, wait, cooldown_counter = state
         with self._lock:
             self._best = None if best is None else float(best)
-            self._best_step = int(best_step)
-            self._wait = int(wait)
-            self._cooldown_counter = int(cooldown_counter)
+            self._best_step = _int64("best_step", best_step)
+            self._wait = _int64("wait", wait)
+            self._cooldown_counter = _int64("cooldown_counter", cooldown_counter)
 
     def __repr__(self):
         return (f"BestTracker(mode={self.mode!r}, best={self.best!r}, "
