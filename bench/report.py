@@ -99,8 +99,11 @@ themselves: the callbacks' share is within the run-to-run noise there.
 NpzWriter's compressed figure depends on the deflate library the build
 uses (`fastcallbacks._core.npzwriter.DEFLATE_LIBRARY`).
 
-The spread over many runs, the interleaved measurements of the npz writer
-and of the checkpoint stall, and what each number depends on are in
+For the npz writer and the checkpoint stall, prefer the summary lines under
+the full table: they come from interleaved runs (each method alternated
+with its anchor, fresh files each time), while the per-group rows are plain
+medians that also depend on page-cache state. The spread over many runs
+and what each number depends on are in
 [design-npz.md](design-npz.md#measured) and
 [design-checkpoint.md](design-checkpoint.md#stall-per-save).
 """
