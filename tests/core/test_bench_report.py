@@ -1,4 +1,4 @@
-"""bench/report.py: pytest-benchmark JSON -> README table."""
+"""bench/report.py: pytest-benchmark JSON -> docs/performance.md (and a marked table)."""
 
 import importlib.util
 import json
@@ -90,7 +90,7 @@ def test_headline_has_the_rows_the_run_measured(report):
 
 def test_page_has_headline_chart_and_full_table(report, tmp_path):
     js = tmp_path / "b.json"
-    js.write_text(json.dumps(_page_data()), encoding="utf-8")
+    js.write_text(json.dumps(dict(_page_data(), source="Measured by hand.")), encoding="utf-8")
     page, png = tmp_path / "docs" / "performance.md", tmp_path / "docs" / "perf.png"
     page.parent.mkdir()
     assert report.main([str(js), "--page", str(page), "--chart", str(png)]) == 0
@@ -99,6 +99,7 @@ def test_page_has_headline_chart_and_full_table(report, tmp_path):
     assert "| EarlyStopping: one `on_epoch_end`, no improvement | Keras | 100 µs | 1 µs | 100× |" in head
     assert "| 2 s | 100 ms | 20× |" in head
     assert "![Headline speed-ups, log scale](perf.png)" in head
+    assert "About this data: Measured by hand." in head
     assert "| G1 | `keras` ⚓ | 100 µs | 1× |" in full
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
