@@ -165,6 +165,7 @@ def _summary_lines(bench):
 
 
 def table(data):
+    """Returns the full table (Markdown) of every benchmark in `data`."""
     groups = {}
     summaries = []
     for b in data["benchmarks"]:

@@ -92,6 +92,13 @@ def test_link_checker_finds_broken_links(tmp_path):
                                    "other.md#gone: no heading with that anchor"]
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_python_blocks_compile(page):
+    """Every Python example in the docs is valid Python (the README's also run, below)."""
+    for i, code in enumerate(_blocks(page.read_text(encoding="utf-8"), "python")):
+        compile(code, f"{page.name} python block {i + 1}", "exec")
+
+
 def test_ci_reads_the_test_command_from_the_readme():
     """.ci/run takes the fenced block after the marker; it must be this command."""
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
