@@ -4,6 +4,7 @@
     python bench/report.py bench.json                    # print the full table
     python bench/report.py bench.json --page docs/performance.md --chart docs/performance.png
     python bench/report.py bench.json --readme FILE.md   # rewrite a marked section
+    python bench/report.py a.json b.json --page ...       # several runs on one page
 
 Each group (one `benchmark.group`) becomes a block of rows; every row shows
 its median and its ratio to the group's anchor, the row a benchmark marked
@@ -13,7 +14,9 @@ memcpy, np.savez, a raw write, the reference, one thread ...).
 `--page` writes the whole performance page: a headline table of the ratios
 a user cares about (Keras or numpy against fastcallbacks, measured in the
 same run), the chart `--chart` draws of them with matplotlib, then the full
-table. `--readme` replaces only the section between
+table. Several JSON files (e.g. one run per deflate library the build can
+link) are listed together; each ratio still compares two medians of one
+run, since every group comes from one file. `--readme` replaces only the section between
 `<!-- bench-table:start -->` and `<!-- bench-table:end -->` of a file.
 """
 
@@ -62,6 +65,19 @@ HEADLINES = (
     ("Whole `fit()`: 1000 steps of a tiny model with EarlyStopping, ReduceLROnPlateau, "
      "TerminateOnNaN", "fit(): 1000 steps of batch 8, tiny model", "fastcallbacks", "keras",
      "Keras", "whole fit(), tiny model"),
+)
+
+# Headline rows for groups named after the deflate library the run's build
+# linked (bench/bench_deflate.py: one group per library, so one row per run
+# of each build): (group pattern, fastcallbacks case, baseline case,
+# baseline's name, what, chart label), `{lib}` filled from the pattern.
+HEADLINE_PATTERNS = (
+    (r"deflate \((?P<lib>.+)\): compressed write 10x4MiB relu float32",
+     "npzwriter_compress-relu", "np_savez_compressed-relu", "`np.savez_compressed`",
+     "NpzWriter `compress=True` with {lib}: 10 × 4 MiB ReLU activations",
+     "NpzWriter compress, {lib}"),
+    (r"deflate \((?P<lib>.+)\): CRC-32 of 64MiB", "npzwriter_crc32-64MiB",
+     "zlib_crc32-64MiB", "`zlib.crc32`", "CRC-32 of 64 MiB with {lib}", "CRC-32, {lib}"),
 )
 
 PAGE_INTRO = """\
@@ -214,14 +230,40 @@ def headline(data):
     for b in data["benchmarks"]:
         if not _is_summary(b):
             medians[(b.get("group") or b["name"], _param(b))] = b["stats"]["median"]
+    wanted = list(HEADLINES)
+    for pattern, ours, base, base_name, what, label in HEADLINE_PATTERNS:
+        for group in sorted({g for g, _ in medians}):
+            m = re.fullmatch(pattern, group)
+            if m:
+                lib = m.group("lib")
+                wanted.append((what.format(lib=lib), group, ours, base, base_name,
+                               label.format(lib=lib)))
     rows = []
-    for what, group, ours, base, base_name, label in HEADLINES:
+    for what, group, ours, base, base_name, label in wanted:
         t_ours, t_base = medians.get((group, ours)), medians.get((group, base))
         if not t_ours or not t_base:
             continue
         rows.append({"what": what, "label": label, "baseline": base_name, "base": t_base,
                      "ours": t_ours, "speedup": t_base / t_ours})
     return rows
+
+
+def merge(runs):
+    """Returns one report's data made of several runs' JSON data.
+
+    The benchmarks are listed together; `machines` lists each run's machine
+    and date once, and the runs' source notes are joined.
+    """
+    data = dict(runs[0], benchmarks=[b for run in runs for b in run["benchmarks"]])
+    machines = []
+    for run in runs:
+        if machine_line(run) not in machines:
+            machines.append(machine_line(run))
+    data["machines"] = machines
+    notes = [run["source"] for run in runs if run.get("source")]
+    if notes:
+        data["source"] = " ".join(notes)
+    return data
 
 
 def chart(rows, path):
@@ -264,7 +306,8 @@ def _lr_read_note(rows):
 def page(data, source, chart_name=None):
     """Returns the performance page (Markdown) for `data`."""
     note = f"\n\nAbout this data: {data['source']}" if data.get("source") else ""
-    text = PAGE_INTRO.format(source=source, machine=machine_line(data), note=note)
+    machine = "; ".join(data.get("machines") or [machine_line(data)])
+    text = PAGE_INTRO.format(source=source, machine=machine, note=note)
     rows = headline(data)
     for r in rows:
         text += (f"| {r['what']} | {r['baseline']} | {_fmt_time(r['base'])} "
@@ -289,15 +332,18 @@ def _replace_section(path, text, parser):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("json_file")
+    parser.add_argument("json_file", nargs="+", help="pytest-benchmark JSON file(s)")
     parser.add_argument("--readme", help="rewrite the marked section of this file")
     parser.add_argument("--page", help="write the whole performance page (Markdown) here")
     parser.add_argument("--chart", help="with --page: draw the headline chart (PNG) here")
     args = parser.parse_args(argv)
     if args.chart and not args.page:
         parser.error("--chart needs --page")
-    with open(args.json_file, encoding="utf-8") as f:
-        data = json.load(f)
+    runs = []
+    for name in args.json_file:
+        with open(name, encoding="utf-8") as f:
+            runs.append(json.load(f))
+    data = merge(runs)
     if args.readme:
         _replace_section(args.readme, table(data), parser)
     if args.page:
@@ -307,10 +353,13 @@ def main(argv=None):
             chart_name = os.path.relpath(os.path.abspath(args.chart),
                                          os.path.dirname(os.path.abspath(args.page)))
             chart_name = chart_name.replace(os.sep, "/")
-        source = os.path.abspath(args.json_file)
-        if os.path.commonpath([source, ROOT]) == ROOT:
-            source = os.path.relpath(source, ROOT)
-        source = source.replace(os.sep, "/")
+        sources = []
+        for name in args.json_file:
+            path = os.path.abspath(name)
+            if os.path.commonpath([path, ROOT]) == ROOT:
+                path = os.path.relpath(path, ROOT)
+            sources.append(path.replace(os.sep, "/"))
+        source = " ".join(sources)
         with open(args.page, "w", encoding="utf-8") as f:
             f.write(page(data, source, chart_name))
     if not args.readme and not args.page:
