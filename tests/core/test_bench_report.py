@@ -96,7 +96,8 @@ def test_page_has_headline_chart_and_full_table(report, tmp_path):
     assert report.main([str(js), "--page", str(page), "--chart", str(png)]) == 0
     text = page.read_text(encoding="utf-8")
     head, full = text.split("## Full table", 1)
-    assert "| EarlyStopping: one `on_epoch_end`, no improvement | Keras | 100 µs | 1 µs | 100× |" in head
+    assert ("| EarlyStopping: one `on_epoch_end`, no improvement | Keras | 100 µs | 1 µs "
+            "| 100× |") in head
     assert "| 2 s | 100 ms | 20× |" in head
     assert "![Headline speed-ups, log scale](perf.png)" in head
     assert "About this data: Measured by hand." in head

@@ -110,12 +110,13 @@ def test_ci_reads_the_test_command_from_the_readme():
 RUNNER = textwrap.dedent("""
     import sys, traceback
     blocks = {blocks!r}
-    for i, code in enumerate(blocks):
+    for i, source in enumerate(blocks):
         try:
-            exec(compile(code, f"README.md python block {{i + 1}}", "exec"), {{"__name__": "__main__"}})
+            code = compile(source, f"README.md python block {{i + 1}}", "exec")
+            exec(code, {{"__name__": "__main__"}})
         except BaseException:
             traceback.print_exc()
-            print(f"README block {{i + 1}} FAILED:\\n{{code}}", file=sys.stderr)
+            print(f"README block {{i + 1}} FAILED:\\n{{source}}", file=sys.stderr)
             sys.exit(1)
         print(f"README block {{i + 1}} ok", flush=True)
 """)
