@@ -1,24 +1,128 @@
-"""Turn a pytest-benchmark JSON file into the README's performance table.
+"""Turn a pytest-benchmark JSON file into the performance page and its chart.
 
     python -m pytest --benchmark --benchmark-json=bench.json
-    python bench/report.py bench.json              # print the table
-    python bench/report.py bench.json --readme README.md   # rewrite it in place
+    python bench/report.py bench.json                    # print the full table
+    python bench/report.py bench.json --page docs/performance.md --chart docs/performance.png
+    python bench/report.py bench.json --readme FILE.md   # rewrite a marked section
+    python bench/report.py a.json b.json --page ...       # several runs on one page
 
 Each group (one `benchmark.group`) becomes a block of rows; every row shows
 its median and its ratio to the group's anchor, the row a benchmark marked
 with `benchmark.extra_info["anchor"] = True` (Keras's own callback, a
-memcpy, np.savez, a raw write, the reference, one thread ...). The README
-section between `<!-- bench-table:start -->` and `<!-- bench-table:end -->`
-is replaced; nothing else is touched.
+memcpy, np.savez, a raw write, the reference, one thread ...).
+
+`--page` writes the whole performance page: a headline table of the ratios
+a user cares about (Keras or numpy against fastcallbacks, measured in the
+same run), the chart `--chart` draws of them with matplotlib, then the full
+table. Several JSON files (e.g. one run per deflate library the build can
+link) are listed together; each ratio still compares two medians of one
+run, since every group comes from one file. `--readme` replaces only the section between
+`<!-- bench-table:start -->` and `<!-- bench-table:end -->` of a file.
 """
 
 import argparse
 import json
+import os
 import re
 import sys
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
 KEYWORDS = ("keras", "memcpy", "savez", "raw", "python", "none")
+
+# The headline: (what is measured, group, fastcallbacks case, baseline case,
+# baseline's name, label in the chart). The speed-up is baseline median / fastcallbacks median,
+# both from the same run. Rows whose group or cases the JSON lacks (a
+# partial run) are left out.
+HEADLINES = (
+    ("EarlyStopping: one `on_epoch_end`, no improvement", "EarlyStopping.on_epoch_end[plateau]",
+     "cython-plateau", "keras-plateau", "Keras", "EarlyStopping.on_epoch_end"),
+    ("ReduceLROnPlateau: one `on_epoch_end`, no improvement",
+     "ReduceLROnPlateau.on_epoch_end[plateau]", "cython-plateau", "keras-plateau", "Keras",
+     "ReduceLROnPlateau.on_epoch_end"),
+    ("TerminateOnNaN: one `on_batch_end`", "TerminateOnNaN.on_batch_end", "cython", "keras",
+     "Keras", "TerminateOnNaN.on_batch_end"),
+    ("ModelCheckpoint `async_save`: training blocked per save, 1M params, `.weights.h5`",
+     "checkpoint stall[1M.weights.h5]", "1M-async-.weights.h5", "1M-keras-.weights.h5", "Keras",
+     "ModelCheckpoint async, 1M, .weights.h5"),
+    ("ModelCheckpoint `async_save`: training blocked per save, 10M params, `.keras`",
+     "checkpoint stall[10M.keras]", "10M-async-.keras", "10M-keras-.keras", "Keras",
+     "ModelCheckpoint async, 10M, .keras"),
+    ("ModelCheckpoint synchronous save (fsync + SHA-256 included), 10M params, `.weights.h5`",
+     "checkpoint stall[10M.weights.h5]", "10M-sync-.weights.h5", "10M-keras-.weights.h5", "Keras",
+     "ModelCheckpoint sync, 10M, .weights.h5"),
+    ("`restore_best_weights` copy of 1M params in 50 layers (vs `get_weights()`)",
+     "snapshot[1M-50layers]", "1M-50layers-cython", "1M-50layers-keras_get_weights", "Keras",
+     "restore_best_weights copy, 1M/50 layers"),
+    ("NpzWriter: 10 × 4 MiB float32 to `.npz`", "npzwriter: write 10x4MiB float32",
+     "cython-10x4MiB", "np_savez-10x4MiB", "`np.savez`", "NpzWriter 10 x 4 MiB"),
+    ("NpzWriter: 1000 × 64 KiB float32 to `.npz`", "npzwriter: write 1000x64KiB float32",
+     "cython-1000x64KiB", "np_savez-1000x64KiB", "`np.savez`",
+     "NpzWriter 1000 x 64 KiB"),
+    ("NpzWriter `compress=True`: 10 × 4 MiB ReLU activations",
+     "npzwriter: compressed 10x4MiB ReLU float32 (50% zeros)", "cython_compress",
+     "np_savez_compressed", "`np.savez_compressed`", "NpzWriter compress=True"),
+    ("Whole `fit()`: 1000 steps of a tiny model with EarlyStopping, ReduceLROnPlateau, "
+     "TerminateOnNaN", "fit(): 1000 steps of batch 8, tiny model", "fastcallbacks", "keras",
+     "Keras", "whole fit(), tiny model"),
+)
+
+# Headline rows for groups named after the deflate library the run's build
+# linked (bench/bench_deflate.py: one group per library, so one row per run
+# of each build): (group pattern, fastcallbacks case, baseline case,
+# baseline's name, what, chart label), `{lib}` filled from the pattern.
+HEADLINE_PATTERNS = (
+    (r"deflate \((?P<lib>.+)\): compressed write 10x4MiB relu float32",
+     "npzwriter_compress-relu", "np_savez_compressed-relu", "`np.savez_compressed`",
+     "NpzWriter `compress=True` with {lib}: 10 × 4 MiB ReLU activations",
+     "NpzWriter compress, {lib}"),
+    (r"deflate \((?P<lib>.+)\): CRC-32 of 64MiB", "npzwriter_crc32-64MiB",
+     "zlib_crc32-64MiB", "`zlib.crc32`", "CRC-32 of 64 MiB with {lib}", "CRC-32, {lib}"),
+)
+
+PAGE_INTRO = """\
+# Performance
+
+<!-- Generated by bench/report.py from {source}: do not edit by hand. -->
+
+Generated by `python bench/report.py {source} --page docs/performance.md
+--chart docs/performance.png` from the JSON that
+`python -m pytest --benchmark --benchmark-json=bench.json` writes (see
+[CONTRIBUTING.md](CONTRIBUTING.md#benchmarks)). Every ratio compares two
+medians measured in the same run, on the same machine, so read the ratios,
+not the absolute times: the machine below is a small shared VM.
+
+Machine: {machine}.{note}
+
+## Headline
+
+"Speed-up" is the baseline's median time divided by fastcallbacks' (above 1:
+fastcallbacks takes less time; for ModelCheckpoint, the time the training
+loop is blocked per save).
+
+| what | baseline | baseline median | fastcallbacks median | speed-up |
+| --- | --- | --- | --- | --- |
+"""
+
+PAGE_NOTES = """\
+Where the time goes: Keras's EarlyStopping and ReduceLROnPlateau create
+backend tensors to compare two floats (`ops.less`); fastcallbacks compares
+them in its compiled core with the same float32 rounding.
+ReduceLROnPlateau must still read the learning-rate variable from the
+backend every epoch{lr_read}, which bounds its gain.
+A whole `fit()` of a tiny model is dominated by the training steps
+themselves: the callbacks' share is within the run-to-run noise there.
+NpzWriter's compressed figure depends on the deflate library the build
+uses (`fastcallbacks._core.npzwriter.DEFLATE_LIBRARY`).
+
+For the npz writer and the checkpoint stall, prefer the summary lines under
+the full table: they come from interleaved runs (each method alternated
+with its anchor, fresh files each time), while the per-group rows are plain
+medians that also depend on page-cache state. The spread over many runs
+and what each number depends on are in
+[design-npz.md](design-npz.md#measured) and
+[design-checkpoint.md](design-checkpoint.md#stall-per-save).
+"""
 
 
 def _fmt_time(seconds):
@@ -26,6 +130,10 @@ def _fmt_time(seconds):
         if seconds >= scale:
             return f"{seconds / scale:.3g} {unit}"
     return f"{seconds / 1e-9:.3g} ns"
+
+
+def _fmt_ratio(ratio):
+    return f"{ratio:.0f}×" if ratio >= 10 else f"{ratio:.2f}×"
 
 
 def _param(bench):
@@ -73,6 +181,7 @@ def _summary_lines(bench):
 
 
 def table(data):
+    """Returns the full table (Markdown) of every benchmark in `data`."""
     groups = {}
     summaries = []
     for b in data["benchmarks"]:
@@ -110,25 +219,151 @@ def table(data):
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("json_file")
-    parser.add_argument("--readme", help="rewrite the marked section of this file")
-    args = parser.parse_args(argv)
-    with open(args.json_file, encoding="utf-8") as f:
-        data = json.load(f)
-    text = table(data)
-    if not args.readme:
-        sys.stdout.write(text)
-        return 0
-    with open(args.readme, encoding="utf-8") as f:
+def headline(data):
+    """Returns the headline rows found in `data`.
+
+    Each row is a dict with `what`, `label` (short, for the chart),
+    `baseline` (its name), `base` and `ours` (median seconds) and
+    `speedup` (`base / ours`).
+    """
+    medians = {}
+    for b in data["benchmarks"]:
+        if not _is_summary(b):
+            medians[(b.get("group") or b["name"], _param(b))] = b["stats"]["median"]
+    wanted = list(HEADLINES)
+    for pattern, ours, base, base_name, what, label in HEADLINE_PATTERNS:
+        for group in sorted({g for g, _ in medians}):
+            m = re.fullmatch(pattern, group)
+            if m:
+                lib = m.group("lib")
+                wanted.append((what.format(lib=lib), group, ours, base, base_name,
+                               label.format(lib=lib)))
+    rows = []
+    for what, group, ours, base, base_name, label in wanted:
+        t_ours, t_base = medians.get((group, ours)), medians.get((group, base))
+        if not t_ours or not t_base:
+            continue
+        rows.append({"what": what, "label": label, "baseline": base_name, "base": t_base,
+                     "ours": t_ours, "speedup": t_base / t_ours})
+    return rows
+
+
+def merge(runs):
+    """Returns one report's data made of several runs' JSON data.
+
+    The benchmarks are listed together; `machines` lists each run's machine
+    and date once, and the runs' source notes are joined.
+    """
+    data = dict(runs[0], benchmarks=[b for run in runs for b in run["benchmarks"]])
+    machines = []
+    for run in runs:
+        if machine_line(run) not in machines:
+            machines.append(machine_line(run))
+    data["machines"] = machines
+    notes = [run["source"] for run in runs if run.get("source")]
+    if notes:
+        data["source"] = " ".join(notes)
+    return data
+
+
+def chart(rows, path):
+    """Draws the headline speed-ups as a horizontal bar chart (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [r["label"] for r in rows][::-1]
+    values = [r["speedup"] for r in rows][::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.4), dpi=100)
+    colors = ["#2a7ab9" if v >= 1 else "#c0504d" for v in values]
+    ax.barh(range(len(values)), values, color=colors)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_yticks(range(len(values)))
+    ax.set_yticklabels(labels, fontsize=8)
+    for i, v in enumerate(values):
+        ax.text(v * 1.08, i, _fmt_ratio(v), va="center", fontsize=8)
+    ax.set_xlim(min(0.5, min(values) / 1.5), max(values) * 3)
+    ax.set_xlabel("baseline time / fastcallbacks time (log scale)")
+    ax.set_title("Speed-up over Keras or numpy, measured in the same run", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _lr_read_note(rows):
+    # What ReduceLROnPlateau costs beyond EarlyStopping's identical decision
+    # in this run: mostly the read of the learning-rate variable.
+    ours = {r["what"].split(":")[0]: r["ours"] for r in rows}
+    if "EarlyStopping" in ours and "ReduceLROnPlateau" in ours:
+        extra = ours["ReduceLROnPlateau"] - ours["EarlyStopping"]
+        if extra > 0:
+            return f" (about {_fmt_time(extra)} more than EarlyStopping's decision in this run)"
+    return ""
+
+
+def page(data, source, chart_name=None):
+    """Returns the performance page (Markdown) for `data`."""
+    note = f"\n\nAbout this data: {data['source']}" if data.get("source") else ""
+    machine = "; ".join(data.get("machines") or [machine_line(data)])
+    text = PAGE_INTRO.format(source=source, machine=machine, note=note)
+    rows = headline(data)
+    for r in rows:
+        text += (f"| {r['what']} | {r['baseline']} | {_fmt_time(r['base'])} "
+                 f"| {_fmt_time(r['ours'])} | {_fmt_ratio(r['speedup'])} |\n")
+    if chart_name:
+        text += f"\n![Headline speed-ups, log scale]({chart_name})\n"
+    text += "\n" + PAGE_NOTES.format(lr_read=_lr_read_note(rows)) + "\n## Full table\n\n"
+    text += table(data)
+    return text
+
+
+def _replace_section(path, text, parser):
+    with open(path, encoding="utf-8") as f:
         readme = f.read()
     if START not in readme or END not in readme:
-        parser.error(f"{args.readme} has no {START} ... {END} section")
+        parser.error(f"{path} has no {START} ... {END} section")
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
-    with open(args.readme, "w", encoding="utf-8") as f:
+    with open(path, "w", encoding="utf-8") as f:
         f.write(f"{head}{START}\n{text}{END}{tail}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("json_file", nargs="+", help="pytest-benchmark JSON file(s)")
+    parser.add_argument("--readme", help="rewrite the marked section of this file")
+    parser.add_argument("--page", help="write the whole performance page (Markdown) here")
+    parser.add_argument("--chart", help="with --page: draw the headline chart (PNG) here")
+    args = parser.parse_args(argv)
+    if args.chart and not args.page:
+        parser.error("--chart needs --page")
+    runs = []
+    for name in args.json_file:
+        with open(name, encoding="utf-8") as f:
+            runs.append(json.load(f))
+    data = merge(runs)
+    if args.readme:
+        _replace_section(args.readme, table(data), parser)
+    if args.page:
+        chart_name = None
+        if args.chart:
+            chart(headline(data), args.chart)
+            chart_name = os.path.relpath(os.path.abspath(args.chart),
+                                         os.path.dirname(os.path.abspath(args.page)))
+            chart_name = chart_name.replace(os.sep, "/")
+        sources = []
+        for name in args.json_file:
+            path = os.path.abspath(name)
+            if os.path.commonpath([path, ROOT]) == ROOT:
+                path = os.path.relpath(path, ROOT)
+            sources.append(path.replace(os.sep, "/"))
+        source = " ".join(sources)
+        with open(args.page, "w", encoding="utf-8") as f:
+            f.write(page(data, source, chart_name))
+    if not args.readme and not args.page:
+        sys.stdout.write(table(data))
     return 0
 
 
