@@ -5,6 +5,11 @@
   get the `keras` marker, the TensorFlow backend unless `KERAS_BACKEND` says
   otherwise (set here, before any test module imports Keras), and the
   `core_impl` fixture that switches the core implementation.
+* The Keras suites run once, on the compiled core: tests/core proves the
+  compiled core and the pure-Python reference bit-identical (differential
+  tests), so running every parity test twice proves nothing more. Tests
+  marked `reference_smoke` also run on the reference, and
+  `--reference-parity` runs every Keras-suite test on both.
 """
 
 import os
@@ -27,6 +32,13 @@ def pytest_addoption(parser):
         default=False,
         help="run the benchmarks in bench/ (pytest-benchmark) instead of the tests",
     )
+    parser.addoption(
+        "--reference-parity",
+        action="store_true",
+        default=False,
+        help="run every Keras-suite test on the pure-Python reference core too "
+        "(by default only the tests marked reference_smoke)",
+    )
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -46,7 +58,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.keras)
 
 
-@pytest.fixture(params=("cython", "python"))
+def pytest_generate_tests(metafunc):
+    """`core_impl`: the compiled core; the reference too for tests marked
+    `reference_smoke` or with `--reference-parity`."""
+    if "core_impl" not in metafunc.fixturenames:
+        return
+    both = (metafunc.definition.get_closest_marker("reference_smoke") is not None
+            or metafunc.config.getoption("--reference-parity"))
+    metafunc.parametrize("core_impl", ("cython", "python") if both else ("cython",),
+                         indirect=True)
+
+
+@pytest.fixture
 def core_impl(request):
     """Switches the core implementation for one test and restores it after.
 

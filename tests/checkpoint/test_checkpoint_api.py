@@ -144,6 +144,7 @@ def _hooks(cb, model, sequence, tmp_path):
     return checkpoint_files(tmp_path)[0]
 
 
+@pytest.mark.reference_smoke
 def test_best_and_counters_carry_over_between_fits(tmp_path):
     """No on_train_begin reset: a worse second fit saves nothing, and the
     batch counter keeps counting across fits (as in Keras)."""

@@ -11,6 +11,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 from fastcallbacks import checkpoint
 
@@ -38,6 +39,7 @@ def _model():
     )
 
 
+@pytest.mark.reference_smoke
 def test_sigkill_during_saves_leaves_only_complete_checkpoints(tmp_path, impl):
     procs = [
         subprocess.Popen(

@@ -23,6 +23,7 @@ WORKER = os.path.join(os.path.dirname(__file__), "fork_worker.py")
 SRC = os.path.dirname(os.path.dirname(fastcallbacks.__file__))
 
 
+@pytest.mark.reference_smoke
 def test_async_saver_across_fork(impl, tmp_path):
     env = dict(os.environ, KERAS_BACKEND="numpy",
                PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))

@@ -1,8 +1,8 @@
 """Fixtures of the Keras parity suite.
 
-Every test in this directory runs twice, once per core implementation
-(`cython`, `python`); the `keras` marker and the backend come from the
-root conftest.
+Every test in this directory runs on the compiled core; those marked
+`reference_smoke` also on the pure-Python reference (see the root conftest).
+The `keras` marker and the backend come from the root conftest.
 """
 
 import pytest
@@ -12,7 +12,7 @@ from parity_utils import ModelPair
 
 @pytest.fixture(autouse=True)
 def impl(core_impl):
-    """Every test runs once per core implementation (see the root conftest)."""
+    """The core implementation of this test (see the root conftest)."""
     return core_impl
 
 

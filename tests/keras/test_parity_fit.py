@@ -240,6 +240,7 @@ def test_fit_parity(config):
             assert "learning_rate" in after.epoch_keys[0]
 
 
+@pytest.mark.reference_smoke
 def test_book_example_runs_like_keras():
     """The textbook snippet, with only the import changed."""
     def make(lib):
@@ -285,6 +286,7 @@ def _two_fits(lib):
     return runs
 
 
+@pytest.mark.reference_smoke
 def test_callbacks_reused_for_a_second_fit_like_keras():
     """What carries over into the next fit() and what is reset is Keras's
     (`best`: reset from Keras 3.15, carried over before)."""
@@ -543,6 +545,7 @@ def _simulate_es(values, patience):
     return None, best, best_epoch
 
 
+@pytest.mark.reference_smoke
 def test_window_median_decides_on_the_median():
     """Noisy validation (16 samples, large learning rate): the decision
     follows the running median of 3, computed here from the History."""

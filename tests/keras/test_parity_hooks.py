@@ -152,6 +152,7 @@ ES_TRACES = [
 ]
 
 
+@pytest.mark.reference_smoke
 @pytest.mark.parametrize("kwargs, values, stopped_at, checks", ES_TRACES)
 def test_es_contract_traces(model_pair, kwargs, values, stopped_at, checks):
     kwargs = {"mode": "min", **kwargs}
@@ -405,6 +406,7 @@ ROP_TRACES = [
 ]
 
 
+@pytest.mark.reference_smoke
 @pytest.mark.parametrize("lr, kwargs, values, logged", ROP_TRACES)
 def test_rop_contract_traces(model_pair, lr, kwargs, values, logged):
     run = ROPRun(model_pair, lr=lr, monitor="loss", **kwargs)
@@ -587,6 +589,7 @@ def test_numpy_and_float_counts_are_accepted_like_keras(model_pair, name, kwargs
 # -- more models ------------------------------------------------------------------------
 
 
+@pytest.mark.reference_smoke
 def test_es_restores_non_trainable_weights_like_keras():
     """BatchNormalization's moving statistics are restored as well."""
     def bn_model():

@@ -1,7 +1,8 @@
 """Fixtures of the ActivationLogger suite (real `model.fit` on a Keras backend).
 
-Tests that take `impl` run once per core implementation (`cython`,
-`python`); the `keras` marker and the backend come from the root conftest.
+Tests that take `impl` run on the compiled core; those marked
+`reference_smoke` also on the pure-Python reference (see the root conftest).
+The `keras` marker and the backend come from the root conftest.
 """
 
 import pytest

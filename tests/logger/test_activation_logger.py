@@ -66,6 +66,7 @@ class _Reference(keras.callbacks.Callback):
         self.per_epoch[epoch] = dict(zip(self.layer_names, outs))
 
 
+@pytest.mark.reference_smoke
 def test_sequential_fit_matches_predict_every_epoch(impl, tmp_path):
     x, y = _data()
     model = _sequential()
@@ -87,6 +88,7 @@ def test_sequential_fit_matches_predict_every_epoch(impl, tmp_path):
         np.testing.assert_array_equal(z["drop/epoch_0002"], z["hidden/epoch_0002"])
 
 
+@pytest.mark.reference_smoke
 def test_functional_multi_input_and_multi_output_layer(impl, tmp_path):
     rng = np.random.default_rng(2)
     xa, xb = rng.standard_normal((64, 5)).astype("f4"), rng.standard_normal((64, 3)).astype("f4")
