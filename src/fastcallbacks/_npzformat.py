@@ -45,21 +45,35 @@ def check_options(path, compress, durable, queue_bytes, force_zip64):
     return path, int(queue_bytes)
 
 
-MAX_THREADS = 4   # deflating threads at most (at most 4 members deflate ahead)
+# Deflating threads at most when the compiled core is not built (pure-Python
+# installs); otherwise `fastcallbacks._core.npzwriter.MAX_HELPERS` decides.
+_PURE_PYTHON_MAX_THREADS = 4
+
+
+def max_threads():
+    """Returns the most deflating threads an NpzWriter uses: `MAX_HELPERS` of
+    the compiled writer (the size of its helper arrays), or 4 when the
+    compiled core is not available."""
+    try:
+        from ._core.npzwriter import MAX_HELPERS
+    except ImportError:
+        return _PURE_PYTHON_MAX_THREADS
+    return int(MAX_HELPERS)
 
 
 def check_threads(threads):
     """Validates `threads`; returns the number of deflating threads to use
-    (None: one per core, at most MAX_THREADS)."""
+    (None: one per core, at most `max_threads()`)."""
     import os
 
+    limit = max_threads()
     if threads is None:
-        return min(max(os.cpu_count() or 1, 1), MAX_THREADS)
+        return min(max(os.cpu_count() or 1, 1), limit)
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
         raise TypeError(f"NpzWriter: `threads` must be an int or None, got {threads!r}")
     if threads < 1:
         raise ValueError(f"NpzWriter: `threads` must be >= 1, got {threads}")
-    return min(int(threads), MAX_THREADS)
+    return min(int(threads), limit)
 
 
 def member_name(name, names):

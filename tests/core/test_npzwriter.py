@@ -377,9 +377,9 @@ def test_validation_errors(impl, tmp_path):
     with pytest.raises(TypeError, match="`threads` must be an int or None"):
         impl.NpzWriter(tmp_path / "x.npz", threads=2.0)
     with impl.NpzWriter(tmp_path / "t.npz", threads=9) as t:
-        assert t.threads == 4   # at most 4 members are deflated ahead
+        assert t.threads == c_npzwriter.MAX_HELPERS == 4   # at most 4 deflate ahead
     with impl.NpzWriter(tmp_path / "t.npz") as t:
-        assert t.threads == min(os.cpu_count() or 1, 4)
+        assert t.threads == min(os.cpu_count() or 1, c_npzwriter.MAX_HELPERS)
     with pytest.raises(TypeError, match="`path`"):
         impl.NpzWriter(3.5)
     with pytest.raises(FileNotFoundError) as e:
@@ -736,3 +736,16 @@ def test_pending_counts_members_not_yet_written(impl, tmp_path):
     assert w.pending == 0
     if impl.name == "python":
         assert seen == [0] * 10          # the reference writes inside add()
+
+
+def test_threads_limit_is_read_from_the_compiled_writer(monkeypatch, tmp_path):
+    # One constant: the Python side clamps `threads` to the compiled module's
+    # MAX_HELPERS (the size of its helper arrays), not to a copy of it.
+    from fastcallbacks import _npzformat as fmt
+
+    assert isinstance(c_npzwriter.MAX_HELPERS, int)
+    assert fmt.max_threads() == c_npzwriter.MAX_HELPERS
+    monkeypatch.setattr(c_npzwriter, "MAX_HELPERS", 2)
+    assert fmt.check_threads(9) == 2
+    with r_npzwriter.NpzWriter(tmp_path / "t.npz", threads=9) as t:
+        assert t.threads == 2

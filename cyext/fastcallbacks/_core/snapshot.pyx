@@ -44,18 +44,8 @@ cdef struct copy_t:
     size_t nbytes
 
 
-cdef extern from "npz_platform.h" nogil:
-    ctypedef struct fc_thread_t:
-        pass
-    ctypedef struct fc_mutex_t:
-        pass
-    ctypedef void (*fc_thread_fn)(void*) noexcept nogil
-    int fc_thread_start(fc_thread_t*, fc_thread_fn, void*)
-    void fc_thread_join(fc_thread_t)
-    void fc_mutex_init(fc_mutex_t*)
-    void fc_mutex_destroy(fc_mutex_t*)
-    void fc_mutex_lock(fc_mutex_t*)
-    void fc_mutex_unlock(fc_mutex_t*)
+from ._platform cimport (fc_thread_t, fc_mutex_t, fc_thread_fn, fc_thread_start, fc_thread_join,
+                         fc_mutex_init, fc_mutex_destroy, fc_mutex_lock, fc_mutex_unlock)
 
 
 # Copies at least this large are split between the calling thread and one

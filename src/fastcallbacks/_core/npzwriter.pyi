@@ -8,6 +8,7 @@ from typing_extensions import Buffer
 
 DEFLATE_LEVEL: int  # deflate level used when compress=True
 DEFLATE_LIBRARY: str  # "isa-l <version>", "libdeflate <version>" or "zlib <version>"
+MAX_HELPERS: int  # deflating threads at most (`threads` is clamped to it)
 
 class NpzWriter:
     def __init__(

@@ -52,7 +52,6 @@ one leaves a file only `npz.recover` repairs. A failed copy is truncated away.
 
 import errno
 import os
-import struct
 import threading
 import zlib
 
@@ -60,15 +59,8 @@ import numpy as np
 
 from .. import _forks
 from .. import _npzformat as fmt
+from ._npzlayout import Layout as _Layout
 
-_LOCAL = struct.Struct("<IHHHHHIIIHH")
-_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
-_END = struct.Struct("<IHHHHIIH")
-_END64 = struct.Struct("<IQHHIIQQQQ")
-_LOCATOR = struct.Struct("<IIQI")
-_DOS_DATE = (0 << 9) | (1 << 5) | 1   # 1980-01-01
-_DOS_TIME = 0
-_EXTERNAL_ATTR = 0o100600 << 16       # regular file, rw-------
 _PROBE = 64 << 10
 DEFLATE_LEVEL = 1
 DEFLATE_LIBRARY = "zlib " + zlib.ZLIB_RUNTIME_VERSION
@@ -88,76 +80,6 @@ def _pays(compressed, size):
 
 
 _RELOCATE_MIN = 64 << 20   # a relocation leaves at least this much room
-
-
-class _Layout:
-    """Zip record encoders and the writer's position state (no I/O)."""
-
-    def __init__(self, force_zip64):
-        self.force = force_zip64
-        self.data_end = 0     # end of the last member
-        self.tail = 0         # offset of the central directory (its newest entry)
-        self.end_at = 0       # offset of the end records
-        self.entries = []     # CD entries in add order (the file has them reversed)
-        self.cd_len = 0
-        self.count = 0
-        self.file_size = 0
-
-    def local_header(self, name, method, crc, csize, usize, offset):
-        zip64 = self.force or csize > fmt.ZIP64_LIMIT or usize > fmt.ZIP64_LIMIT
-        extra = b""
-        if zip64:
-            extra = struct.pack("<HHQQ", 1, 16, usize, csize)
-            csize = usize = 0xFFFFFFFF
-        if method == 0:
-            pad = -(offset + 30 + len(name) + len(extra) + 6) % fmt.ALIGN
-            extra += struct.pack("<HHH", 0xA11E, 2 + pad, fmt.ALIGN) + bytes(pad)
-        flags = 0x800 if not name.isascii() else 0
-        return _LOCAL.pack(0x04034B50, 45 if zip64 else 20, flags, method, _DOS_TIME,
-                           _DOS_DATE, crc, csize, usize, len(name), len(extra)) + name + extra
-
-    def central_entry(self, name, method, crc, csize, usize, offset):
-        big = [self.force or usize > fmt.ZIP64_LIMIT, self.force or csize > fmt.ZIP64_LIMIT,
-               self.force or offset > fmt.ZIP64_LIMIT]
-        values = [usize, csize, offset]
-        extra = b""
-        if any(big):
-            fields = [v for v, b in zip(values, big) if b]
-            extra = struct.pack(f"<HH{len(fields)}Q", 1, 8 * len(fields), *fields)
-            usize, csize, offset = (0xFFFFFFFF if b else v for v, b in zip(values, big))
-        version = 45 if extra else 20
-        flags = 0x800 if not name.isascii() else 0
-        return _CENTRAL.pack(0x02014B50, (3 << 8) | version, version, flags, method,
-                             _DOS_TIME, _DOS_DATE, crc, csize, usize, len(name),
-                             len(extra), 0, 0, 0, _EXTERNAL_ATTR, offset) + name + extra
-
-    def end_records(self, count, cd_size, cd_offset, comment=b"", zip64=False):
-        zip64 = (zip64 or self.force or count >= fmt.COUNT_LIMIT
-                 or cd_size > fmt.ZIP64_LIMIT or cd_offset > fmt.ZIP64_LIMIT)
-        if not zip64:
-            return _END.pack(0x06054B50, 0, 0, count, count, cd_size, cd_offset,
-                             len(comment)) + comment
-        end64_at = cd_offset + cd_size
-        return (_END64.pack(0x06064B50, 44, 45, 45, 0, 0, count, count, cd_size, cd_offset)
-                + _LOCATOR.pack(0x07064B50, 0, end64_at, 1)
-                + _END.pack(0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF,
-                            len(comment)) + comment)
-
-    def live_end(self, count, cd_size, cd_offset, end_at, comment=b""):
-        """End records at `end_at`: zip64 ones whenever `end_at` needs them,
-        so that records rewritten in place never shrink (a shorter record
-        would leave the longer one's signature after it)."""
-        return self.end_records(count, cd_size, cd_offset, comment,
-                                end_at > fmt.ZIP64_LIMIT)
-
-    def end_page(self, end_at):
-        """The empty archive's end records and zeros up to the page end."""
-        end = self.live_end(0, 0, end_at, end_at)
-        return end + bytes(fmt.page_end(end_at) - end_at - len(end))
-
-    def live_cd(self):
-        """The CD as it is in the file: newest entry first."""
-        return b"".join(reversed(self.entries))
 
 
 class NpzWriter:
