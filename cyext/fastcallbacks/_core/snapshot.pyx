@@ -12,6 +12,9 @@ import weakref
 
 import numpy as np
 
+from ._platform cimport (fc_thread_t, fc_mutex_t, fc_thread_fn, fc_thread_start, fc_thread_join,
+                         fc_mutex_init, fc_mutex_destroy, fc_mutex_lock, fc_mutex_unlock)
+
 cnp.import_array()
 
 
@@ -42,10 +45,6 @@ cdef struct copy_t:
     char* dst
     const char* src
     size_t nbytes
-
-
-from ._platform cimport (fc_thread_t, fc_mutex_t, fc_thread_fn, fc_thread_start, fc_thread_join,
-                         fc_mutex_init, fc_mutex_destroy, fc_mutex_lock, fc_mutex_unlock)
 
 
 # Copies at least this large are split between the calling thread and one
