@@ -6,8 +6,8 @@ import keras
 import numpy as np
 
 from . import _compat, _impl
-from ._reference.tracker import IMPROVED as _IMPROVED
-from ._reference.tracker import STOP as _STOP
+from ._actions import IMPROVED as _IMPROVED
+from ._actions import STOP as _STOP
 from ._weights import host_arrays
 from .monitor_callback import (
     MonitorCallback,

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 
 from . import _compat
-from ._reference.tracker import IMPROVED as _IMPROVED
-from ._reference.tracker import REDUCE as _REDUCE
+from ._actions import IMPROVED as _IMPROVED
+from ._actions import REDUCE as _REDUCE
 from ._weights import to_float
 from .monitor_callback import (
     MonitorCallback,
