@@ -287,6 +287,10 @@ class ActivationLogger(keras.callbacks.Callback):
         if writer is not None:
             try:
                 writer.close()
+            except RuntimeError:
+                # A child forked while the writer was open: the file is the
+                # parent's, which closes it; nothing to do here.
+                pass
             except OSError as e:  # pragma: no cover - interpreter teardown
                 warnings.warn(f"ActivationLogger: closing {writer.path!r} failed: {e}",
                               RuntimeWarning, stacklevel=1)

@@ -11,7 +11,7 @@ import numpy as np
 from keras import ops
 
 from . import _impl
-from ._reference import tracker as _actions
+from . import _actions
 
 try:  # where Keras keeps the containers of compiled metrics
     from keras.src.trainers.compile_utils import CompileMetrics, MetricsList
@@ -195,7 +195,11 @@ class MonitorCallback(keras.callbacks.Callback):
                 stacklevel=3,
             )
             mode = "auto"
-        _check_int("window", window, 1)
+        window = _check_int("window", window, 1)
+        if window > _impl.ring.MAX_CAPACITY:
+            raise ValueError(
+                f"`window` must be <= {_impl.ring.MAX_CAPACITY}, got {window}"
+            )
         if smoothing not in _SMOOTHING:
             raise ValueError(
                 f"`smoothing` must be one of {_SMOOTHING}, got {smoothing!r}"
@@ -338,7 +342,7 @@ class MonitorCallback(keras.callbacks.Callback):
         self._fast = not self._generic_op and self._plain and self._plain_delta
 
     def _update(self, value, step):
-        """One decision; returns its action code (`_reference.tracker`).
+        """One decision; returns its action code (`fastcallbacks._actions`).
 
         The core decides on Python floats; any other value (a size-1 array
         from a metric such as `F1Score`, a tensor, an int, a string, ...)
