@@ -47,17 +47,15 @@ def _h5py():
 
 
 def _saving_lib():
-    from keras.src.saving import saving_lib
+    from . import _keras_internals
 
-    return saving_lib
+    return _keras_internals.saving_lib()
 
 
 def _optimizer_saver_code():
-    try:
-        from keras.src.optimizers.base_optimizer import BaseOptimizer
-    except ImportError:  # pragma: no cover - layout changed
-        return None
-    return BaseOptimizer.save_own_variables.__code__
+    from . import _keras_internals
+
+    return _keras_internals.optimizer_saver_code()
 
 
 class Layout:

@@ -39,7 +39,8 @@ SIDECAR_SUFFIX = ".checksum.json"
 _FORMAT = "fastcallbacks-checksum-1"
 _CHUNK = 1 << 20
 # From this size the digest is taken on a second thread while the file is
-# fsynced (both release the GIL; a thread costs ~0.1 ms).
+# fsynced (both release the GIL; below it, starting a thread costs more
+# than it saves).
 _PARALLEL_DIGEST_MIN = 8 << 20
 # Sidecars are ~200 bytes; a larger file named like one is not ours.
 _SIDECAR_MAX = 1 << 16

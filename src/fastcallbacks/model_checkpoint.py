@@ -8,18 +8,15 @@ import tempfile
 import threading
 import warnings
 
-import keras
 import numpy as np
-from keras.src import backend
-from keras.src.utils import file_utils
 
 from . import _ckptwriter, _compat, _forks, _impl, _retention, _roles, _tempfiles
 from . import checkpoint as _ck
+from . import _keras_internals as _ki
+from ._keras_internals import backend, file_utils
 from ._weights import host_arrays
 from ._ckptbackground import BackgroundSaves
 from .monitor_callback import MonitorCallback, _check_int, print_msg
-
-_KerasModelCheckpoint = keras.callbacks.ModelCheckpoint
 
 
 def _has_placeholder(pattern):
@@ -250,12 +247,10 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
 
     # -- Keras's helpers, unchanged ----------------------------------------------
 
-    _should_save_on_batch = _KerasModelCheckpoint._should_save_on_batch
-    _get_file_path = _KerasModelCheckpoint._get_file_path
-    _checkpoint_exists = _KerasModelCheckpoint._checkpoint_exists
-    _get_most_recently_modified_file_matching_pattern = (
-        _KerasModelCheckpoint._get_most_recently_modified_file_matching_pattern
-    )
+    _should_save_on_batch = _ki.checkpoint_should_save_on_batch
+    _get_file_path = _ki.checkpoint_get_file_path
+    _checkpoint_exists = _ki.checkpoint_exists
+    _get_most_recently_modified_file_matching_pattern = _ki.checkpoint_most_recent_file
 
     # -- decisions ---------------------------------------------------------------
 

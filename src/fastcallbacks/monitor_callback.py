@@ -12,26 +12,11 @@ from keras import ops
 
 from . import _impl
 from . import _actions
-
-try:  # where Keras keeps the containers of compiled metrics
-    from keras.src.trainers.compile_utils import CompileMetrics, MetricsList
-
-    _METRIC_CONTAINERS = (CompileMetrics, MetricsList)
-except ImportError:  # pragma: no cover - layout changed
-    _METRIC_CONTAINERS = None
-
-try:
-    from keras.src.utils.io_utils import print_msg
-except ImportError:  # pragma: no cover - layout changed
-    print_msg = print
+from ._keras_internals import is_metric_container as _is_metric_container
+from ._keras_internals import metric_direction as _metric_direction
+from ._keras_internals import print_msg  # noqa: F401 - re-exported
 
 _SMOOTHING = ("mean", "median", "min", "max", "ema")
-
-
-def _is_metric_container(m):
-    if _METRIC_CONTAINERS is not None:
-        return isinstance(m, _METRIC_CONTAINERS)
-    return type(m).__name__ in ("CompileMetrics", "MetricsList")
 
 
 def _check_int(name, value, minimum):
@@ -305,8 +290,9 @@ class MonitorCallback(keras.callbacks.Callback):
                     if _is_metric_container(m):
                         found.extend(m.metrics)
                 for m in found:
-                    if m.name == metric_name and hasattr(m, "_direction"):
-                        if m._direction == "up":
+                    direction = _metric_direction(m)
+                    if m.name == metric_name and direction is not None:
+                        if direction == "up":
                             self.monitor_op = ops.greater
                         else:
                             self.monitor_op = ops.less
