@@ -8,6 +8,7 @@ import numpy as np
 from . import _compat, _impl
 from ._actions import IMPROVED as _IMPROVED
 from ._actions import STOP as _STOP
+from ._keras_internals import print_msg
 from ._weights import host_arrays
 from .monitor_callback import (
     MonitorCallback,
@@ -15,7 +16,6 @@ from .monitor_callback import (
     _check_count,
     _check_int,
     _plain_number,
-    print_msg,
 )
 
 _LAYER_GET_WEIGHTS = keras.layers.Layer.get_weights

@@ -14,7 +14,6 @@ from . import _impl
 from . import _actions
 from ._keras_internals import is_metric_container as _is_metric_container
 from ._keras_internals import metric_direction as _metric_direction
-from ._keras_internals import print_msg  # noqa: F401 - re-exported
 
 _SMOOTHING = ("mean", "median", "min", "max", "ema")
 

@@ -9,13 +9,13 @@ from . import _compat
 from . import _keras_internals as _ki
 from ._actions import IMPROVED as _IMPROVED
 from ._actions import REDUCE as _REDUCE
+from ._keras_internals import print_msg
 from ._weights import to_float
 from .monitor_callback import (
     MonitorCallback,
     PatienceAttributes,
     _ceil_count,
     _check_count,
-    print_msg,
 )
 
 
