@@ -49,8 +49,12 @@ def is_metric_container(m):
 
 
 def metric_direction(m):
-    """The `_direction` ("up" or "down") of a Keras metric, or None."""
-    return getattr(m, "_direction", None)
+    """`"up"` if a Keras metric's `_direction` is `"up"`, `"down"` for any
+    other value (as Keras's `MonitorCallback` reads it), None if it has no
+    `_direction`."""
+    if not hasattr(m, "_direction"):
+        return None
+    return "up" if m._direction == "up" else "down"
 
 
 def optimizer_learning_rate(optimizer):
