@@ -6,8 +6,8 @@ import concurrent.futures
 import warnings
 
 from . import _compat
-from . import checkpoint as _ck
-from .monitor_callback import print_msg
+from . import checkpoint
+from ._keras_internals import print_msg
 
 
 class BackgroundSaves:
@@ -67,9 +67,9 @@ class BackgroundSaves:
                 self._deleter = concurrent.futures.ThreadPoolExecutor(
                     max_workers=1, thread_name_prefix="fastcallbacks-delete"
                 )
-            self._deleter.submit(_ck._remove_quietly, path)
+            self._deleter.submit(checkpoint._remove_quietly, path)
         except RuntimeError:  # no new threads (interpreter shutting down)
-            _ck._remove_quietly(path)
+            checkpoint._remove_quietly(path)
 
     def _skip_event(self, filepath, deferred):
         text = (

@@ -19,6 +19,7 @@ values, legacy `.h5` models, models that are not built) return None and the
 callback falls back to Keras's saver.
 """
 
+import concurrent.futures
 import errno
 import os
 import sys
@@ -27,7 +28,7 @@ import zipfile
 import numpy as np
 
 from . import _tempfiles
-from . import checkpoint as _ck
+from . import checkpoint
 
 # Datasets at least this large are allocated by HDF5 and filled with
 # os.pwrite (the GIL released); smaller ones are written by h5py directly.
@@ -47,20 +48,18 @@ def _h5py():
 
 
 def _saving_lib():
-    from keras.src.saving import saving_lib
+    from . import _keras_internals
 
-    return saving_lib
+    return _keras_internals.saving_lib()
 
 
 def _optimizer_saver_code():
-    try:
-        from keras.src.optimizers.base_optimizer import BaseOptimizer
-    except ImportError:  # pragma: no cover - layout changed
-        return None
-    return BaseOptimizer.save_own_variables.__code__
+    from . import _keras_internals
+
+    return _keras_internals.optimizer_saver_code()
 
 
-class Layout:
+class SaveLayout:
     """What one Keras save writes: groups, datasets and their sources.
 
     `groups`: list of (saveable path, attrs) in creation order; each makes
@@ -237,7 +236,7 @@ def record_layout(model, with_assets):
     model_weights = sorted(
         {index[id(v)] for v in model.weights if id(v) in index}
     )
-    return Layout(store.groups, datasets, variables, model_weights, signature(model))
+    return SaveLayout(store.groups, datasets, variables, model_weights, signature(model))
 
 
 # -- writing -------------------------------------------------------------------
@@ -305,7 +304,7 @@ def write_weights_h5(path, layout, arrays, digest=False, fd=None):
     through which it is written. Without it `path` is created here, never
     over an existing file or symlink.
 
-    With `digest=True`, returns a `checkpoint._Background` giving
+    With `digest=True`, returns a `concurrent.futures.Future` giving
     `(size, sha256 hex)` of the file or None (then hash the file itself),
     or None when no array is written raw. The digest is taken on a second
     thread from the arrays in memory and HDF5's own bytes between them,
@@ -354,7 +353,8 @@ def _write_weights_h5(path, fd, layout, arrays, digest):
                 ds.attrs["dtype"] = "bfloat16"
             else:
                 g[key] = a
-    pending = _ck._Background(_ck._file_digest_with, path, raw) if digest and raw else None
+    pending = (checkpoint._in_background(checkpoint._file_digest_with, path, raw)
+               if digest and raw else None)
     if raw:
         try:
             for offset, a in raw:
@@ -364,7 +364,7 @@ def _write_weights_h5(path, fd, layout, arrays, digest):
                     done += _pwrite(fd, view[done : done + _PWRITE_CHUNK], offset + done)
         except BaseException:
             if pending is not None:
-                pending.join()  # it reads the file: done before it goes
+                concurrent.futures.wait([pending])  # it reads the file: done before it goes
             raise
     return pending
 
@@ -388,7 +388,7 @@ def write_keras(path, layout, arrays, config_json, metadata_json, fd=None):
 
 
 def _write_keras(fd, path, layout, arrays, config_json, metadata_json):
-    h5tmp, h5fd = _ck.create_temp(path, ".weights.h5")
+    h5tmp, h5fd = checkpoint.create_temp(path, ".weights.h5")
     try:
         write_weights_h5(h5tmp, layout, arrays, fd=h5fd)
         size = os.fstat(h5fd).st_size
@@ -410,7 +410,7 @@ def _write_keras(fd, path, layout, arrays, config_json, metadata_json):
                     dst.write(view[:n])
     finally:
         os.close(h5fd)
-        _ck._remove_quietly(h5tmp)
+        checkpoint._remove_quietly(h5tmp)
 
 
 def config_json(model):

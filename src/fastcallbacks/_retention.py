@@ -15,7 +15,7 @@ import os
 import threading
 import weakref
 
-from . import checkpoint as _ck
+from . import checkpoint
 
 _lock = threading.Lock()
 _live = weakref.WeakSet()
@@ -84,7 +84,7 @@ def retain(callback, filepath, value, mode):
             del callback._kept[path]
             del keys[path]
             if key not in elsewhere:
-                _ck.remove_checkpoint(path)
+                checkpoint.remove_checkpoint(path)
 
 
 def kept(items, mode, save_top_k, max_to_keep):

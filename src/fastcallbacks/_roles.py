@@ -1,8 +1,8 @@
 """Which process writes files when several train together.
 
-One place in the library decides it (see docs/distributed.md in the
-project notes): decisions run on every worker from the same logs, only file
-writes are gated. No backend is imported here; a backend module is only
+One place in the library decides it: decisions (when to stop, reduce the
+learning rate or save) run on every worker from the same logs, and only the
+file writes are gated by `is_writer()`. No backend is imported here; a backend module is only
 looked at when the program already imported it.
 """
 

@@ -73,8 +73,8 @@ def host_arrays(variables):
     """`host_array` of each variable, in order.
 
     On TensorFlow, plain resource variables on one device are read by one
-    op for all of them instead of one op each (eager dispatch, ~8 µs per
-    op, is most of a snapshot of many small variables).
+    op for all of them instead of one op each (the per-op eager dispatch
+    cost is most of a snapshot of many small variables).
     """
     values = _values(variables)
     arrays = [None] * len(values)
@@ -102,7 +102,7 @@ _VALUE_PARTS = None
 def _values(variables):
     """`variable.value` of each variable.
 
-    Keras's property costs ~1 µs a call (scope lookups per variable); when
+    Keras's property does scope lookups on every call; when
     neither a stateless nor an autocast scope is active it returns the
     variable's `_value` as is, so that is read directly.
     """
@@ -110,13 +110,9 @@ def _values(variables):
     if _VALUE_PARTS is None:
         _VALUE_PARTS = False
         try:
-            from keras.src.backend.common import variables as kv
+            from . import _keras_internals
 
-            _VALUE_PARTS = (
-                kv.Variable.value,
-                kv.in_stateless_scope,
-                kv.get_autocast_scope,
-            )
+            _VALUE_PARTS = _keras_internals.variable_value_parts()
         except Exception:  # pragma: no cover - Keras layout changed
             pass
     if not _VALUE_PARTS:
@@ -160,7 +156,7 @@ def _read_many(resource_variables):
         handles = [v.handle for v in resource_variables]
         dtypes = []
         for v in resource_variables:
-            # `dtype` is a slow property (~0.3 µs); `_dtype` is what it reads.
+            # `dtype` is a slow property; `_dtype` is what it reads.
             dtype = getattr(v, "_dtype", None) or v.dtype
             enum = _DTYPE_ENUMS.get(dtype)
             if enum is None:
@@ -187,8 +183,8 @@ def to_float(value):
         return value
     if hasattr(value, "assign") and hasattr(value, "value"):  # a Keras variable
         try:
-            # The raw read of host_array: ~12 µs on TensorFlow, where
-            # float() of the variable costs ~18 µs.
+            # The raw read of host_array: cheaper on TensorFlow than
+            # float() of the variable.
             return float(host_array(value))
         except (TypeError, ValueError):
             value = value.value

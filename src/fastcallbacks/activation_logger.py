@@ -57,16 +57,20 @@ class ActivationLogger(keras.callbacks.Callback):
     bfloat16 activations (mixed precision) are stored as float32.
 
     Args:
-        filepath: path of the `.npz` file (str or PathLike).
-        x: the input sample: an array, or a list/dict of arrays for models
-            with several inputs. Its shape is checked against the model's
-            inputs at train begin (ValueError on mismatch).
-        layers: layer names or indices (into `model.layers`) to record;
-            None records every layer that has an output (not the Input
-            layers).
-        every_n_epochs: log epochs 0, n, 2n, ...
-        max_samples: use only the first `max_samples` samples of `x`.
-        compress: deflate members where it pays (see `NpzWriter`).
+        filepath: Path of the `.npz` file (str or PathLike), optionally
+            with an `{epoch}` format field.
+        x: The input sample: an array, or a list or dict of arrays for
+            models with several inputs. Its shape is checked against the
+            model's inputs at train begin (`ValueError` on a mismatch).
+        layers: Layer names or indices (into `model.layers`) to record;
+            keyword-only. Defaults to `None`: every layer that has an
+            output (not the Input layers).
+        every_n_epochs: Log epochs 0, n, 2n, ...; keyword-only. Defaults to
+            `1` (every epoch).
+        max_samples: Use only the first `max_samples` samples of `x`;
+            keyword-only. Defaults to `None` (all of them).
+        compress: Whether to deflate members where it pays (see
+            `NpzWriter`); keyword-only. Defaults to `False`.
 
     Example:
 
@@ -287,6 +291,10 @@ class ActivationLogger(keras.callbacks.Callback):
         if writer is not None:
             try:
                 writer.close()
+            except RuntimeError:
+                # A child forked while the writer was open: the file is the
+                # parent's, which closes it; nothing to do here.
+                pass
             except OSError as e:  # pragma: no cover - interpreter teardown
                 warnings.warn(f"ActivationLogger: closing {writer.path!r} failed: {e}",
                               RuntimeWarning, stacklevel=1)

@@ -16,6 +16,7 @@ matches, so `verify` never rejects a complete file and never accepts a
 partial one. This module needs neither Keras nor a backend.
 """
 
+import concurrent.futures
 import errno
 import hashlib
 import json
@@ -39,7 +40,8 @@ SIDECAR_SUFFIX = ".checksum.json"
 _FORMAT = "fastcallbacks-checksum-1"
 _CHUNK = 1 << 20
 # From this size the digest is taken on a second thread while the file is
-# fsynced (both release the GIL; a thread costs ~0.1 ms).
+# fsynced (both release the GIL; below it, starting a thread costs more
+# than it saves).
 _PARALLEL_DIGEST_MIN = 8 << 20
 # Sidecars are ~200 bytes; a larger file named like one is not ours.
 _SIDECAR_MAX = 1 << 16
@@ -101,31 +103,33 @@ def _hash_range(h, f, start, stop):
         start += len(chunk)
 
 
-class _Background:
-    """`fn(*args)` on a daemon thread. Calling the object waits for it and
-    returns its result or raises its exception; `join()` only waits."""
+def _in_background(fn, *args):
+    """Starts `fn(*args)` on a new daemon thread; returns its
+    `concurrent.futures.Future`.
 
-    def __init__(self, fn, *args):
-        self._result = None
-        self._thread = threading.Thread(
-            target=self._run, args=(fn, args), name="fastcallbacks-digest", daemon=True)
-        self._thread.start()
+    `future.result()` waits and returns the result or raises the exception
+    of `fn`; `concurrent.futures.wait([future])` only waits. A thread of its
+    own (not a shared executor) per call: nothing outlives the call that a
+    forked child could inherit half-used.
+    """
+    future = concurrent.futures.Future()
 
-    def _run(self, fn, args):
+    def run():
+        if not future.set_running_or_notify_cancel():  # pragma: no cover
+            return
         try:
-            self._result = (True, fn(*args))
-        except BaseException as e:  # handed to the caller by __call__
-            self._result = (False, e)
+            result = fn(*args)
+        except BaseException as e:  # handed to the caller by result()
+            future.set_exception(e)
+        else:
+            future.set_result(result)
 
-    def join(self):
-        self._thread.join()
+    threading.Thread(target=run, name="fastcallbacks-digest", daemon=True).start()
+    return future
 
-    def __call__(self):
-        self._thread.join()
-        ok, value = self._result
-        if not ok:
-            raise value
-        return value
+
+def _wait(future):
+    concurrent.futures.wait([future])
 
 
 def _open_regular(path):
@@ -240,7 +244,7 @@ def _sidecar_bytes(entries):
     return json.dumps({"format": _FORMAT, "entries": entries}).encode("utf-8")
 
 
-def commit(tmp, path, checksum=True, delete=None, digest=None):
+def commit(tmp, path, checksum=True, delete=None, pending_digest=None):
     """Moves the complete file `tmp` to `path` atomically, with its sidecar.
 
     `tmp` must be in the directory of `path` and already flushed. The file
@@ -252,22 +256,23 @@ def commit(tmp, path, checksum=True, delete=None, digest=None):
     (~30 ms for 120 MB on ext4 here); with `delete` the old file first
     gets a second, temporary name, so the replace only drops a name.
 
-    `digest`, a `_Background` returning `(size, sha256 hex)` of `tmp` (or
-    None): a digest already being taken (see `_ckptwriter.write_weights_h5`),
-    collected after the fsync instead of reading the file again.
+    `pending_digest`, a `concurrent.futures.Future` of `(size, sha256 hex)`
+    of `tmp` (or of None): a digest already being taken (see
+    `_ckptwriter.write_weights_h5`), collected after the fsync instead of
+    reading the file again.
     """
     path = os.fspath(path)
     directory = os.path.dirname(path)
     displaced = []
     try:
         if not checksum:
-            if digest is not None:
-                digest.join()
+            if pending_digest is not None:
+                _wait(pending_digest)
             fsync_path(tmp)
             _replace(tmp, path, delete, displaced)
             fsync_dir(directory)
             return None
-        size, sha = _fsync_and_digest(tmp, digest)
+        size, sha = _fsync_and_digest(tmp, pending_digest)
         entry = {"size": size, "sha256": sha, "time_ns": time.time_ns()}
         previous = _read_sidecar(path) or []
         # Step 1: the sidecar accepts the new file and the one it replaces.
@@ -319,20 +324,22 @@ def _second_name(path):
     return name
 
 
-def _fsync_and_digest(path, digest=None):
-    """fsync `path` and return `file_digest(path)`. `digest`: a `_Background`
-    already taking it (its None: hash the file here). Otherwise a large
-    file is read (from the page cache) on a second thread while the disk
-    writes it: the save then costs the longer of the two, not both."""
+def _fsync_and_digest(path, pending_digest=None):
+    """fsync `path` and return `file_digest(path)`. `pending_digest`: a
+    Future already taking it (its result None: hash the file here).
+    Otherwise a large file is read (from the page cache) on a second thread
+    while the disk writes it: the save then costs the longer of the two,
+    not both."""
+    digest = pending_digest
     if digest is None and os.path.getsize(path) >= _PARALLEL_DIGEST_MIN:
-        digest = _Background(file_digest, path)
+        digest = _in_background(file_digest, path)
     try:
         fsync_path(path)
     except BaseException:
         if digest is not None:
-            digest.join()  # it reads the file; the fsync error is reported
+            _wait(digest)  # it reads the file; the fsync error is reported
         raise
-    value = digest() if digest is not None else None
+    value = digest.result() if digest is not None else None
     return value if value is not None else file_digest(path)
 
 

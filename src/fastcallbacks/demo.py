@@ -20,10 +20,7 @@ import threading
 import time
 
 # Every name the run writes into its output directory.
-CHECKPOINT = "best.keras"
-ACTIVATIONS = "activations.npz"
-METRICS = "metrics.csv"
-SUMMARY = "summary.json"
+from ._demofiles import ACTIVATIONS, CHECKPOINT, METRICS, SUMMARY  # noqa: F401
 
 MONITOR = "val_loss"
 LOGGED_LAYERS = ("hidden_1", "hidden_2", "probs")

@@ -6,8 +6,9 @@ import keras
 import numpy as np
 
 from . import _compat, _impl
-from ._reference.tracker import IMPROVED as _IMPROVED
-from ._reference.tracker import STOP as _STOP
+from ._actions import IMPROVED as _IMPROVED
+from ._actions import STOP as _STOP
+from ._keras_internals import print_msg
 from ._weights import host_arrays
 from .monitor_callback import (
     MonitorCallback,
@@ -15,7 +16,6 @@ from .monitor_callback import (
     _check_count,
     _check_int,
     _plain_number,
-    print_msg,
 )
 
 _LAYER_GET_WEIGHTS = keras.layers.Layer.get_weights
@@ -46,19 +46,28 @@ class EarlyStopping(PatienceAttributes, MonitorCallback):
             epoch at the end of training. Defaults to `False`.
         start_from_epoch: Number of epochs to wait before monitoring.
             Defaults to `0`.
-
-    Beyond Keras (keyword-only, off by default):
-        window, smoothing: Decide on a statistic (`"mean"`, `"median"`,
-            `"min"`, `"max"`, `"ema"`) of the last `window` values.
-        threshold_mode: `"rel"` makes `min_delta` a fraction of the best value.
-        check_finite: Stop at once when the monitored value is NaN or inf.
-        stopping_threshold: Stop as soon as the monitored value is better
-            than this.
-        divergence_threshold: Stop as soon as the monitored value is worse
-            than this.
-        check_every_n_steps: Check a training metric (e.g. `"loss"`) every N
-            training steps instead of at epoch ends; patience and
-            `start_from_epoch` then count checks, not epochs.
+        window: (not in Keras) Number of most recent values the decision is
+            made on, through `smoothing`; keyword-only. Defaults to `1` (the
+            raw value, as Keras).
+        smoothing: (not in Keras) Statistic of the last `window` values the
+            decision is made on: `"mean"`, `"median"`, `"min"`, `"max"` or
+            `"ema"`; keyword-only. Defaults to `"mean"`.
+        threshold_mode: (not in Keras) `"abs"` (as Keras) or `"rel"`, which
+            makes `min_delta` a fraction of the best value; keyword-only.
+            Defaults to `"abs"`.
+        check_finite: (not in Keras) Whether to stop training as soon as the
+            monitored value is NaN or infinite; keyword-only. Defaults to
+            `False`.
+        stopping_threshold: (not in Keras) Stop training as soon as the
+            monitored value is better than this; keyword-only. Defaults to
+            `None` (no threshold).
+        divergence_threshold: (not in Keras) Stop training as soon as the
+            monitored value is worse than this; keyword-only. Defaults to
+            `None` (no threshold).
+        check_every_n_steps: (not in Keras) Check a training metric (e.g.
+            `"loss"`) every N training steps instead of at epoch ends;
+            `patience` and `start_from_epoch` then count checks, not epochs;
+            keyword-only. Defaults to `None` (at epoch ends, as Keras).
 
     After training, `stop_reason` says why this callback stopped it: `None`,
     `"patience"`, `"stopping_threshold"`, `"divergence"` or `"non_finite"`.

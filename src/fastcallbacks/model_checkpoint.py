@@ -8,18 +8,15 @@ import tempfile
 import threading
 import warnings
 
-import keras
 import numpy as np
-from keras.src import backend
-from keras.src.utils import file_utils
 
 from . import _ckptwriter, _compat, _forks, _impl, _retention, _roles, _tempfiles
-from . import checkpoint as _ck
+from . import checkpoint
+from . import _keras_internals as _ki
+from ._keras_internals import backend, file_utils, print_msg
 from ._weights import host_arrays
 from ._ckptbackground import BackgroundSaves
-from .monitor_callback import MonitorCallback, _check_int, print_msg
-
-_KerasModelCheckpoint = keras.callbacks.ModelCheckpoint
+from .monitor_callback import MonitorCallback, _check_int
 
 
 def _has_placeholder(pattern):
@@ -48,34 +45,43 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
             (or the legacy `.h5`).
         monitor: Metric compared for `save_best_only`. Defaults to
             `"val_loss"`.
-        verbose: 0 (silent) or 1 (a message per decision).
-        save_best_only: Only save when the monitored value improves.
-        save_weights_only: Save `model.save_weights(...)` instead of the
-            whole model.
-        mode: `"auto"`, `"min"` or `"max"`.
+        verbose: Verbosity mode, 0 (silent) or 1 (a message per
+            decision). Defaults to `0`.
+        save_best_only: Whether to save only when the monitored value
+            improves. Defaults to `False`.
+        save_weights_only: Whether to save only the weights
+            (`model.save_weights(...)`) instead of the whole model.
+            Defaults to `False`.
+        mode: One of `{"auto", "min", "max"}`. Defaults to `"auto"`: the
+            direction is taken from the compiled metric of that name.
         save_freq: `"epoch"` or an integer number of training batches.
+            Defaults to `"epoch"`.
         initial_value_threshold: Initial "best" value for `save_best_only`.
-
-    Beyond Keras (keyword-only):
-        async_save: If True, training is blocked only while the weights are
-            copied into reused host buffers; the file is written by a
-            background thread. A save waits for the previous one; errors of
-            a background save are raised at the next callback hook or at
-            the end of training; every write finishes before `fit` returns.
-            Defaults to False.
-        save_top_k: Keep only the k files with the best monitored values
-            (needs a `filepath` with a format field). Defaults to None.
-        max_to_keep: Keep only the N most recently written files. With
-            `save_top_k` too, a file is kept if either rule keeps it. The
-            file with the best monitored value is never deleted. Only files
-            written by this callback are ever deleted.
-        skip_non_finite: Skip (with a warning) a save whose model weights
-            contain NaN or infinity. Defaults to True.
-        checksum: Write a `<file>.checksum.json` sidecar (size and SHA-256)
-            next to each file. Defaults to True.
-        writer: Whether this process writes files: None (default) asks the
-            distribution strategy (chief / process 0 / rank 0 writes);
-            every process makes the same decisions either way.
+            Defaults to `None`.
+        async_save: (not in Keras) If `True`, training is blocked only
+            while the weights are copied into reused host buffers; the file
+            is written by a background thread. A save waits for the previous
+            one; errors of a background save are raised at the next callback
+            hook or at the end of training; every write finishes before
+            `fit` returns. Keyword-only. Defaults to `False`.
+        save_top_k: (not in Keras) Keep only the k files with the best
+            monitored values (needs a `filepath` with a format field).
+            Keyword-only. Defaults to `None` (keep every file).
+        max_to_keep: (not in Keras) Keep only the N most recently written
+            files. With `save_top_k` too, a file is kept if either rule
+            keeps it. The file with the best monitored value is never
+            deleted, and only files written by this callback are ever
+            deleted. Keyword-only. Defaults to `None` (keep every file).
+        skip_non_finite: (not in Keras) Whether to skip (with a warning) a
+            save whose model weights contain NaN or infinity. Keyword-only.
+            Defaults to `True`.
+        checksum: (not in Keras) Whether to write a `<file>.checksum.json`
+            sidecar (size and SHA-256) next to each file. Keyword-only.
+            Defaults to `True`.
+        writer: (not in Keras) Whether this process writes files; every
+            process makes the same decisions either way. `None` asks the
+            distribution strategy (the chief, process 0 or rank 0 writes).
+            Keyword-only. Defaults to `None`.
 
     Example:
 
@@ -216,7 +222,7 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
         if "{" in directory or file_utils.is_remote_path(directory):
             return
         if self._is_writer(self.model):
-            _ck.remove_stale_temps(directory)
+            checkpoint.remove_stale_temps(directory)
 
     def _is_writer(self, model):
         """Whether this process writes files (`writer`, else its role)."""
@@ -250,12 +256,10 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
 
     # -- Keras's helpers, unchanged ----------------------------------------------
 
-    _should_save_on_batch = _KerasModelCheckpoint._should_save_on_batch
-    _get_file_path = _KerasModelCheckpoint._get_file_path
-    _checkpoint_exists = _KerasModelCheckpoint._checkpoint_exists
-    _get_most_recently_modified_file_matching_pattern = (
-        _KerasModelCheckpoint._get_most_recently_modified_file_matching_pattern
-    )
+    _should_save_on_batch = _ki.checkpoint_should_save_on_batch
+    _get_file_path = _ki.checkpoint_get_file_path
+    _checkpoint_exists = _ki.checkpoint_exists
+    _get_most_recently_modified_file_matching_pattern = _ki.checkpoint_most_recent_file
 
     # -- decisions ---------------------------------------------------------------
 
@@ -416,7 +420,7 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
             self._skip_event(filepath, deferred)
             return False
         suffix = ".keras" if config is not None else ".weights.h5"
-        tmp, fd = _ck.create_temp(filepath, suffix)
+        tmp, fd = checkpoint.create_temp(filepath, suffix)
         try:
             digest = None
             try:
@@ -430,10 +434,10 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
                 os.close(fd)
             # A synchronous save leaves deleting the file it replaces to a
             # background thread; the writer thread deletes it itself.
-            _ck.commit(tmp, filepath, self.checksum, digest=digest,
+            checkpoint.commit(tmp, filepath, self.checksum, pending_digest=digest,
                        delete=None if deferred else self._delete_later)
         except BaseException:
-            _ck._remove_quietly(tmp)
+            checkpoint._remove_quietly(tmp)
             raise
         finally:
             del arrays
@@ -473,7 +477,7 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
             try:
                 tmp = os.path.join(_tempfiles.fd_path(dirfd, tmpdir), "checkpoint" + suffix)
                 self._keras_save_to(model, tmp)
-                _ck.commit(tmp, filepath, self.checksum, delete=self._delete_later)
+                checkpoint.commit(tmp, filepath, self.checksum, delete=self._delete_later)
             finally:
                 if dirfd is not None:
                     os.close(dirfd)

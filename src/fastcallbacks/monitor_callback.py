@@ -11,27 +11,11 @@ import numpy as np
 from keras import ops
 
 from . import _impl
-from ._reference import tracker as _actions
-
-try:  # where Keras keeps the containers of compiled metrics
-    from keras.src.trainers.compile_utils import CompileMetrics, MetricsList
-
-    _METRIC_CONTAINERS = (CompileMetrics, MetricsList)
-except ImportError:  # pragma: no cover - layout changed
-    _METRIC_CONTAINERS = None
-
-try:
-    from keras.src.utils.io_utils import print_msg
-except ImportError:  # pragma: no cover - layout changed
-    print_msg = print
+from . import _actions
+from ._keras_internals import is_metric_container as _is_metric_container
+from ._keras_internals import metric_direction as _metric_direction
 
 _SMOOTHING = ("mean", "median", "min", "max", "ema")
-
-
-def _is_metric_container(m):
-    if _METRIC_CONTAINERS is not None:
-        return isinstance(m, _METRIC_CONTAINERS)
-    return type(m).__name__ in ("CompileMetrics", "MetricsList")
 
 
 def _check_int(name, value, minimum):
@@ -195,7 +179,11 @@ class MonitorCallback(keras.callbacks.Callback):
                 stacklevel=3,
             )
             mode = "auto"
-        _check_int("window", window, 1)
+        window = _check_int("window", window, 1)
+        if window > _impl.ring.MAX_CAPACITY:
+            raise ValueError(
+                f"`window` must be <= {_impl.ring.MAX_CAPACITY}, got {window}"
+            )
         if smoothing not in _SMOOTHING:
             raise ValueError(
                 f"`smoothing` must be one of {_SMOOTHING}, got {smoothing!r}"
@@ -301,8 +289,9 @@ class MonitorCallback(keras.callbacks.Callback):
                     if _is_metric_container(m):
                         found.extend(m.metrics)
                 for m in found:
-                    if m.name == metric_name and hasattr(m, "_direction"):
-                        if m._direction == "up":
+                    direction = _metric_direction(m)
+                    if m.name == metric_name and direction is not None:
+                        if direction == "up":
                             self.monitor_op = ops.greater
                         else:
                             self.monitor_op = ops.less
@@ -338,7 +327,7 @@ class MonitorCallback(keras.callbacks.Callback):
         self._fast = not self._generic_op and self._plain and self._plain_delta
 
     def _update(self, value, step):
-        """One decision; returns its action code (`_reference.tracker`).
+        """One decision; returns its action code (`fastcallbacks._actions`).
 
         The core decides on Python floats; any other value (a size-1 array
         from a metric such as `F1Score`, a tensor, an int, a string, ...)

@@ -20,7 +20,7 @@ import json
 import math
 import os
 
-from .demo import ACTIVATIONS, METRICS, SUMMARY
+from ._demofiles import ACTIVATIONS, METRICS, SUMMARY
 
 TRAINING_PNG = "training.png"
 ACTIVATIONS_PNG = "activations.png"

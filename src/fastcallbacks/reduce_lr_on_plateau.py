@@ -6,15 +6,16 @@ import keras
 import numpy as np
 
 from . import _compat
-from ._reference.tracker import IMPROVED as _IMPROVED
-from ._reference.tracker import REDUCE as _REDUCE
+from . import _keras_internals as _ki
+from ._actions import IMPROVED as _IMPROVED
+from ._actions import REDUCE as _REDUCE
+from ._keras_internals import print_msg
 from ._weights import to_float
 from .monitor_callback import (
     MonitorCallback,
     PatienceAttributes,
     _ceil_count,
     _check_count,
-    print_msg,
 )
 
 
@@ -70,23 +71,32 @@ class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
             `new_lr = lr * factor`. Defaults to `0.1`; must be < 1.
         patience: Number of epochs with no improvement after which the
             learning rate is reduced. Defaults to `10`.
-        verbose: 0 (quiet) or 1 (a message per reduction).
-        mode: One of `{"auto", "min", "max"}`. Defaults to `"auto"`.
+        verbose: Verbosity mode, 0 (quiet) or 1 (a message per reduction).
+            Defaults to `0`.
+        mode: One of `{"auto", "min", "max"}`. Defaults to `"auto"`: the
+            direction is taken from the compiled metric of that name.
         min_delta: Threshold for measuring a new optimum. Defaults to `1e-4`.
         cooldown: Number of epochs to wait before resuming normal operation
             after a reduction. Defaults to `0`.
         min_lr: Lower bound on the learning rate. Defaults to `0.0`.
-
-    Beyond Keras (keyword-only, off by default):
-        window, smoothing: Decide on a statistic (`"mean"`, `"median"`,
-            `"min"`, `"max"`, `"ema"`) of the last `window` values.
-        threshold_mode: `"rel"` makes `min_delta` a fraction of the best value.
-        check_finite: Stop training at once when the monitored value is NaN
-            or inf.
-        schedule_mode: What to do with an optimizer whose learning rate is a
-            `LearningRateSchedule`: `"raise"` (Keras: `TypeError` at the first
-            reduction) or `"scale"`: multiply the schedule's output by the
-            accumulated factor, floored at `min_lr`.
+        window: (not in Keras) Number of most recent values the decision is
+            made on, through `smoothing`; keyword-only. Defaults to `1` (the
+            raw value, as Keras).
+        smoothing: (not in Keras) Statistic of the last `window` values the
+            decision is made on: `"mean"`, `"median"`, `"min"`, `"max"` or
+            `"ema"`; keyword-only. Defaults to `"mean"`.
+        threshold_mode: (not in Keras) `"abs"` (as Keras) or `"rel"`, which
+            makes `min_delta` a fraction of the best value; keyword-only.
+            Defaults to `"abs"`.
+        check_finite: (not in Keras) Whether to stop training as soon as the
+            monitored value is NaN or infinite; keyword-only. Defaults to
+            `False`.
+        schedule_mode: (not in Keras) What to do with an optimizer whose
+            learning rate is a `LearningRateSchedule`: `"raise"` (as Keras:
+            `TypeError` at the first reduction) or `"scale"`, which multiplies
+            the schedule's output by the accumulated factor, floored at
+            `min_lr`; keyword-only. Defaults to `"raise"`.
+        **kwargs: Accepted and ignored, as Keras does.
 
     Example:
 
@@ -211,10 +221,10 @@ class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
         return False
 
     def _scale_schedule(self, optimizer):
-        schedule = optimizer._learning_rate
+        schedule = _ki.optimizer_learning_rate(optimizer)
         if not isinstance(schedule, ScaledSchedule):
             schedule = ScaledSchedule(schedule, 1.0, self.min_lr)
-            optimizer._learning_rate = schedule
+            _ki.set_optimizer_learning_rate(optimizer, schedule)
         schedule.scale *= self.factor
         schedule.min_lr = float(self.min_lr)
         # A compiled train step captured the old factor: retrace it.

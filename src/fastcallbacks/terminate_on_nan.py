@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 from . import _compat
-from .monitor_callback import print_msg
+from ._keras_internals import print_msg
 
 _RAISE_ERROR = _compat.TERMINATE_ON_NAN_RAISE_ERROR
 

@@ -395,13 +395,13 @@ def test_weights_h5_digest_taken_while_writing_is_the_files(tmp_path, features):
     if features == 4:
         assert pending is None
         return
-    assert pending() == checkpoint.file_digest(path)
+    assert pending.result() == checkpoint.file_digest(path)
     # The layout it assumed does not hold (a region past the end): None,
     # and commit then hashes the file.
-    bad = checkpoint._Background(
+    bad = checkpoint._in_background(
         checkpoint._file_digest_with, path, [(os.path.getsize(path) - 4, arrays[0])])
-    assert bad() is None
-    entry = checkpoint.commit(path, str(tmp_path / "final.weights.h5"), digest=bad)
+    assert bad.result() is None
+    entry = checkpoint.commit(path, str(tmp_path / "final.weights.h5"), pending_digest=bad)
     assert (entry["size"], entry["sha256"]) == checkpoint.file_digest(
         str(tmp_path / "final.weights.h5"))
     assert checkpoint.verify(tmp_path / "final.weights.h5")
@@ -411,13 +411,13 @@ def test_weights_h5_digest_errors_reach_the_caller(tmp_path, monkeypatch):
     layout, arrays = _layout_and_arrays(3000)
     path = str(tmp_path / "w.weights.h5")
     started = []
-    real_background = checkpoint._Background
+    real_background = checkpoint._in_background
 
     def background(*args):
         started.append(real_background(*args))
         return started[-1]
 
-    monkeypatch.setattr(checkpoint, "_Background", background)
+    monkeypatch.setattr(checkpoint, "_in_background", background)
 
     def full(fd, data, offset):
         raise OSError(errno.ENOSPC, "no space")
@@ -427,14 +427,15 @@ def test_weights_h5_digest_errors_reach_the_caller(tmp_path, monkeypatch):
         with pytest.raises(OSError, match="no space"):
             _ckptwriter.write_weights_h5(path, layout, arrays, digest=True)
     # The digest thread had finished before the error left the writer.
-    assert len(started) == 1 and not started[0]._thread.is_alive()
+    assert len(started) == 1 and started[0].done()
     os.remove(path)
     # The digest thread failing: the error comes out of commit.
     pending = _ckptwriter.write_weights_h5(path, layout, arrays, digest=True)
-    pending.join()
-    pending._result = (False, OSError(errno.EIO, "read failed"))
+    pending.result()
+    pending = concurrent.futures.Future()
+    pending.set_exception(OSError(errno.EIO, "read failed"))
     with pytest.raises(OSError, match="read failed"):
-        checkpoint.commit(path, str(tmp_path / "final.weights.h5"), digest=pending)
+        checkpoint.commit(path, str(tmp_path / "final.weights.h5"), pending_digest=pending)
     assert not os.path.exists(tmp_path / "final.weights.h5")
     # The fsync failing: its error is reported, after the digest finished.
     calls = []
@@ -451,7 +452,7 @@ def test_weights_h5_digest_errors_reach_the_caller(tmp_path, monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(checkpoint, "fsync_path", no_space)
         with pytest.raises(OSError, match="no space"):
-            checkpoint.commit(path, str(tmp_path / "final.weights.h5"), digest=digest)
+            checkpoint.commit(path, str(tmp_path / "final.weights.h5"), pending_digest=digest)
     assert calls == [1] and not os.path.exists(tmp_path / "final.weights.h5")
 
 

@@ -328,6 +328,16 @@ def test_bad_extra_arguments_raise_naming_the_argument(name, kwargs, exc, argume
 
 
 @pytest.mark.parametrize("name", ["EarlyStopping", "ReduceLROnPlateau"])
+def test_window_accepts_numpy_ints_and_names_itself_when_too_large(name):
+    cls = getattr(fastcallbacks, name)
+    cb = cls(monitor="loss", window=np.int64(5))
+    assert cb.window == 5 and type(cb.window) is int
+    for too_large in (2**62, 2**70):
+        with pytest.raises(ValueError, match="`window`"):
+            cls(monitor="loss", window=too_large)
+
+
+@pytest.mark.parametrize("name", ["EarlyStopping", "ReduceLROnPlateau"])
 def test_extras_accept_their_documented_values(name):
     cls = getattr(fastcallbacks, name)
     for smoothing in ("mean", "median", "min", "max", "ema"):

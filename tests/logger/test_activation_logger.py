@@ -241,3 +241,41 @@ def test_more_samples_than_one_forward_chunk(impl, tmp_path):
             got = z[f"{name}/epoch_0000"]
             assert got.shape[0] == n
             np.testing.assert_allclose(got, ref.per_epoch[0][name], rtol=1e-6, atol=1e-7)
+
+
+_FORKED_DEL = r"""
+import gc, os, sys
+import numpy as np
+from fastcallbacks.activation_logger import ActivationLogger
+
+logger = ActivationLogger(sys.argv[1], np.zeros((4, 3), "f4"))
+logger._writer = logger._new_writer(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    del logger
+    gc.collect()
+    sys.stderr.flush()
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0
+logger._close_writer()
+print("done")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_collecting_a_logger_in_a_forked_child_is_silent(tmp_path):
+    # Closing the parent's writer in a child raises RuntimeError; `__del__`
+    # must swallow it instead of printing "Exception ignored ...".
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _FORKED_DEL, str(tmp_path / "a.npz")],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "default"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "done"
+    assert "Exception ignored" not in proc.stderr, proc.stderr
+    assert "RuntimeError" not in proc.stderr, proc.stderr

@@ -4,12 +4,7 @@ import math
 import struct
 import threading
 
-SKIP = 0
-IMPROVED = 1
-WAIT = 2
-COOLDOWN = 3
-STOP = 4
-REDUCE = 5
+from .._actions import COOLDOWN, IMPROVED, REDUCE, SKIP, STOP, WAIT  # noqa: F401
 
 
 def round_f32(x):
