@@ -89,6 +89,10 @@ def _scalar(value):
     if type(value) is float:
         return value
     try:
+        if getattr(value, "ndim", 0) != 0:
+            # Not float() on an array of one element: deprecated (a
+            # DeprecationWarning from NumPy 1.25 to 2.3, a TypeError after).
+            raise TypeError
         return float(value)
     except TypeError:
         array = np.asarray(value)
@@ -392,10 +396,13 @@ class MonitorCallback(keras.callbacks.Callback):
 
     @staticmethod
     def _is_finite(value):
-        try:
-            return math.isfinite(value)
-        except (TypeError, ValueError, OverflowError):
-            pass
+        # Arrays of one element go to NumPy below: `math.isfinite` on them
+        # is deprecated (a DeprecationWarning from NumPy 1.25 to 2.3).
+        if getattr(value, "ndim", 0) == 0:
+            try:
+                return math.isfinite(value)
+            except (TypeError, ValueError, OverflowError):
+                pass
         try:  # arrays and tensors of one (or more) numbers
             array = np.asarray(value)
             if array.dtype.kind not in "fc":

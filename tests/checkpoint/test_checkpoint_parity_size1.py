@@ -69,18 +69,27 @@ def test_size1_metric_values_like_keras(async_save, tmp_path, tmp_path_factory):
     kdir, (kcbs, kwarn, kout) = _KERAS["run"]
     ocbs, owarn, oout = _fit("ours", tmp_path, dict(async_save=async_save))
     assert owarn == kwarn
-    assert any("scalar value" in message for _, message in kwarn)  # not vacuous
+    # Not vacuous: Keras itself converted the (1,) arrays (Keras 3.15 with
+    # NumPy 2.4 warns about the scalar value; Keras 3.12 with NumPy < 2.4
+    # gets NumPy's deprecation of the conversion).
+    assert any("scalar value" in message or "ndim > 0 to a scalar" in message
+               for _, message in kwarn), kwarn
     assert oout == kout
+    saved = 0
     for name in CONFIGS:
         kcb, ocb = kcbs[name], ocbs[name]
         assert type(ocb.best) is type(kcb.best) and ocb.best == kcb.best, name
         assert ocb.monitor_op is kcb.monitor_op, name
         kfiles, _ = checkpoint_files(os.path.join(kdir, name))
         ofiles, osidecars = checkpoint_files(os.path.join(tmp_path, name))
-        assert kfiles and ofiles == kfiles, (name, ofiles, kfiles)
+        assert ofiles == kfiles, (name, ofiles, kfiles)
+        saved += len(kfiles)
         assert osidecars == sorted(f + checkpoint.SIDECAR_SUFFIX for f in ofiles)
         for f in kfiles:
             op = os.path.join(tmp_path, name, f)
             assert checkpoint.verify(op), (name, f)
             assert file_content(op) == file_content(os.path.join(kdir, name, f)), (name, f)
+    # Not vacuous: files were saved (Keras 3.12 saves none for the threshold
+    # configuration, where later versions save one).
+    assert saved > 0
 
