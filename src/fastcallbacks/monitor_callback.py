@@ -185,7 +185,8 @@ class MonitorCallback(keras.callbacks.Callback):
             mode = "auto"
         window = _check_int("window", window, 1)
         if window > _impl.ring.MAX_CAPACITY:
-            raise ValueError(
+            # As RingMonitor's `capacity`: too large to address, not wrong.
+            raise OverflowError(
                 f"`window` must be <= {_impl.ring.MAX_CAPACITY}, got {window}"
             )
         if smoothing not in _SMOOTHING:

@@ -333,7 +333,7 @@ def test_window_accepts_numpy_ints_and_names_itself_when_too_large(name):
     cb = cls(monitor="loss", window=np.int64(5))
     assert cb.window == 5 and type(cb.window) is int
     for too_large in (2**62, 2**70):
-        with pytest.raises(ValueError, match="`window`"):
+        with pytest.raises(OverflowError, match="`window`"):
             cls(monitor="loss", window=too_large)
 
 
