@@ -11,7 +11,7 @@ import tempfile
 
 import numpy as np
 
-from . import _npyheader
+from . import _npyheader, _tempfiles
 
 # Zip layout constants (PKWARE APPNOTE 6.3.x).
 ALIGN = 64                    # data of stored members starts at a multiple of this
@@ -298,6 +298,8 @@ def create_empty(path, end_page, end_at, durable):
                     if e.errno != errno.EFBIG or end_at < 2 * PAGE:
                         raise
                     end_at = max(end_at // 2 // PAGE * PAGE, PAGE)
+            # mkstemp made it 0600: give it the mode open() would.
+            _tempfiles.apply_default_mode(fd)
             if durable:
                 os.fsync(fd)
         finally:
