@@ -2,15 +2,17 @@
 
 The engines (`RingEngine` in the compiled `fastcallbacks._core.ring` and in
 its pure-Python twin `fastcallbacks._reference.ring`) only do the work: the
-window, its statistics, the EMA. This class owns everything else, once:
-argument checks, names, properties, pickling, `repr`. Each engine module
-exports `RingMonitor = bind(RingEngine, __name__)`, this class with its
-engine filled in, so that both implementations have the same surface by
-construction (and pickles name the module of their implementation, as
-before).
+window, its statistics, the EMA, and the read-only counters. This class owns
+everything else, once: argument checks, the names of the statistics,
+pickling, `repr`, the documentation. Each engine module exports
+`RingMonitor = bind(RingEngine, __name__)`: a class deriving from this one
+and from the engine, so that both implementations have the same surface by
+construction, and pickles name the module of their implementation, as
+before.
 
-`push`, `push_stat` and `stat` are the engine's own bound methods, stored
-on the instance: the per-value hot path costs no extra Python call.
+The engine's methods (`push`, `push_stat`, `stat`, `extend`, ...) are the
+class's own methods: the per-value hot path costs no extra Python call.
+This class therefore defines none of them.
 """
 
 import sys
@@ -19,9 +21,6 @@ import sys
 MAX_CAPACITY = sys.maxsize // 8
 
 STATS = ("mean", "median", "min", "max", "ema", "last")
-
-# The engine's methods that instances call directly.
-_BOUND = ("push", "push_stat", "stat")
 
 
 def unknown_stat(kind):
@@ -35,10 +34,13 @@ class RingMonitor:
     `push(value)` appends one value, `extend(values)` a 1-D array of them
     (copied without the GIL by the compiled core). `stat(kind)` returns the
     window's `"mean"`, `"median"`, `"min"`, `"max"`, `"ema"` or `"last"`
-    value. NaN in the window makes `"mean"`, `"median"`, `"min"` and
-    `"max"` NaN; `"last"` is the newest value; `"ema"` runs over every value
-    pushed, so after a NaN it stays NaN until `clear()`. An empty window
-    gives NaN for every statistic. Every call is thread-safe.
+    value; `push_stat(value, kind)` does both in one locked step. NaN in the
+    window makes `"mean"`, `"median"`, `"min"` and `"max"` NaN; `"last"` is
+    the newest value; `"ema"` runs over every value pushed, so after a NaN it
+    stays NaN until `clear()`. An empty window gives NaN for every
+    statistic. `values()` returns the window oldest first; `total` and
+    `nonfinite` count the values pushed since creation or the last
+    `clear()`. Every call is thread-safe.
 
     Args:
         capacity: Number of values kept (the window size), an int from 1 to
@@ -58,7 +60,7 @@ class RingMonitor:
     ```
     """
 
-    _engine_type = None   # set by `bind`
+    __slots__ = ()
 
     def __init__(self, capacity, alpha=None):
         if isinstance(capacity, bool) or not isinstance(capacity, int):
@@ -73,62 +75,7 @@ class RingMonitor:
         alpha = float(alpha)
         if not (0.0 < alpha <= 1.0):
             raise ValueError(f"`alpha` must be in (0, 1], got {alpha}")
-        if self._engine_type is None:
-            raise TypeError("RingMonitor: use fastcallbacks.RingMonitor (an implementation's "
-                            "class), not the unbound façade")
-        self._attach(self._engine_type(int(capacity), alpha))
-
-    def _attach(self, engine):
-        self._engine = engine
-        for name in _BOUND:
-            setattr(self, name, getattr(engine, name))
-
-    @property
-    def capacity(self):
-        """Maximum number of values in the window."""
-        return self._engine.capacity
-
-    @property
-    def alpha(self):
-        """EMA weight of the newest value."""
-        return self._engine.alpha
-
-    @property
-    def total(self):
-        """Values pushed since creation or the last `clear()`."""
-        return self._engine.total
-
-    @property
-    def nonfinite(self):
-        """NaN or infinite values pushed since creation or the last `clear()`."""
-        return self._engine.nonfinite
-
-    def __len__(self):
-        return len(self._engine)
-
-    def clear(self):
-        """Forgets every value, the counters and the EMA."""
-        self._engine.clear()
-
-    # The next three are replaced on each instance by the engine's own bound
-    # methods (see `_attach`); they document them and serve unbound calls.
-    def push(self, value):
-        """Appends one value (anything `float()` accepts)."""
-        self._engine.push(value)
-
-    def push_stat(self, value, kind="mean"):
-        """`push(value)` then `stat(kind)`, in one locked step; returns the
-        statistic."""
-        return self._engine.push_stat(value, kind)
-
-    def stat(self, kind="mean"):
-        """Returns a statistic of the window: `"mean"`, `"median"`, `"min"`,
-        `"max"`, `"ema"` or `"last"`. Defaults to `"mean"`."""
-        return self._engine.stat(kind)
-
-    def extend(self, values):
-        """Appends every value of a 1-D array-like, oldest first."""
-        self._engine.extend(values)
+        super().__init__(int(capacity), alpha)
 
     def mean(self):
         """Returns `stat("mean")`."""
@@ -154,10 +101,6 @@ class RingMonitor:
         """Returns `stat("last")`."""
         return self.stat("last")
 
-    def values(self):
-        """Returns the window as a new float64 array, oldest first."""
-        return self._engine.values()
-
     # Pickling and copy.deepcopy (e.g. a tuner cloning callbacks): the
     # window is stored oldest first, with the counters and the EMA; the
     # same state as the classes of 7d00e33 and before, so their pickles load.
@@ -165,22 +108,23 @@ class RingMonitor:
         return (type(self), (self.capacity, self.alpha), self.__getstate__())
 
     def __getstate__(self):
-        return self._engine.get_state()
+        return self._get_state()
 
     def __setstate__(self, state):
         values, total, nonfinite, ema = state
         values = [float(v) for v in values]
         if len(values) > self.capacity:
             raise ValueError("state holds more values than the capacity")
-        self._engine.set_state(values, int(total), int(nonfinite), float(ema))
+        self._set_state(values, int(total), int(nonfinite), float(ema))
 
     def __repr__(self):
         return f"RingMonitor(capacity={self.capacity}, len={len(self)}, total={self.total})"
 
 
 def bind(engine_type, module):
-    """`RingMonitor` with `engine_type` doing the work, named as a class of
-    `module` (the engine's module: pickles find it there)."""
-    return type("RingMonitor", (RingMonitor,),
-                {"_engine_type": engine_type, "__module__": module,
-                 "__qualname__": "RingMonitor", "__doc__": RingMonitor.__doc__})
+    """`RingMonitor` with `engine_type` doing the work (its second base),
+    named as a class of `module` (the engine's module: pickles find it
+    there)."""
+    return type("RingMonitor", (RingMonitor, engine_type),
+                {"__slots__": (), "__module__": module, "__qualname__": "RingMonitor",
+                 "__doc__": RingMonitor.__doc__})

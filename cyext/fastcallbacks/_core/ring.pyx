@@ -220,7 +220,7 @@ cdef class RingEngine:
     """The work of `RingMonitor` (see `fastcallbacks._ringmonitor`), its
     arguments already checked there."""
 
-    def __cinit__(self, capacity, alpha):
+    def __cinit__(self, *args, **kwargs):
         self._r.buf = NULL
         self._r.scratch = NULL
         self._r.alloc = 0
@@ -289,18 +289,22 @@ cdef class RingEngine:
 
     @property
     def capacity(self):
+        """Maximum number of values in the window."""
         return self._r.capacity
 
     @property
     def alpha(self):
+        """EMA weight of the newest value."""
         return self._r.alpha
 
     @property
     def total(self):
+        """Values pushed since creation or the last `clear()`."""
         return self._r.total
 
     @property
     def nonfinite(self):
+        """NaN or infinite values pushed since creation or the last `clear()`."""
         return self._r.nonfinite
 
     def __len__(self):
@@ -381,14 +385,14 @@ cdef class RingEngine:
                 o[i] = _at(&self._r, i)
         return out
 
-    def get_state(self):
+    def _get_state(self):
         """(values oldest first, total, nonfinite, ema)."""
         cdef intp_t i
         with self._lock:
             values = [_at(&self._r, i) for i in range(self._r.count)]
             return (values, self._r.total, self._r.nonfinite, self._r.ema)
 
-    def set_state(self, values, total, nonfinite, ema):
+    def _set_state(self, values, total, nonfinite, ema):
         """Replaces the window and counters (values oldest first)."""
         cdef list xs = [float(v) for v in values]
         cdef int64_t n_total = total, n_nonfinite = nonfinite

@@ -1,7 +1,10 @@
 # Stubs for fastcallbacks._core.ring (cyext/fastcallbacks/_core/ring.pyx): the
 # compiled ring engine. The public class is fastcallbacks._ringmonitor's
-# RingMonitor (its stub: _ringmonitor.pyi), bound here to this engine.
+# RingMonitor (its stub: _ringmonitor.pyi), bound here to this engine: it
+# derives from both, so RingEngine's methods are RingMonitor's.
 # C-level types are noted in trailing comments.
+from typing import SupportsFloat
+
 import numpy as np
 import numpy.typing as npt
 
@@ -25,16 +28,8 @@ class RingEngine:
     def nonfinite(self) -> int: ...  # int64_t
     def __len__(self) -> int: ...  # intp_t
     def clear(self) -> None: ...
-    def push(self, value: float) -> None: ...  # float64_t
+    def push(self, value: SupportsFloat) -> None: ...  # float64_t
     def extend(self, values: npt.ArrayLike) -> None: ...  # const float64_t[::1]; no GIL
     def stat(self, kind: str = "mean") -> float: ...  # float64_t
-    def push_stat(self, value: float, kind: str = "mean") -> float: ...  # float64_t
-    def values(self) -> npt.NDArray[np.float64]: ...
-    def get_state(self) -> tuple[list[float], int, int, float]: ...
-    def set_state(
-        self,
-        values: list[float],
-        total: int,  # int64_t
-        nonfinite: int,  # int64_t
-        ema: float,  # float64_t
-    ) -> None: ...
+    def push_stat(self, value: SupportsFloat, kind: str = "mean") -> float: ...  # float64_t
+    def values(self) -> npt.NDArray[np.float64]: ...  # ndarray[float64_t, ndim=1]

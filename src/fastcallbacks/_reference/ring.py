@@ -21,8 +21,8 @@ class RingEngine:
         if not 1 <= capacity <= MAX_CAPACITY:
             raise ValueError(f"RingEngine: capacity {capacity} out of range")
         self._lock = threading.Lock()
-        self.capacity = capacity
-        self.alpha = alpha
+        self._capacity = capacity
+        self._alpha = alpha
         self._beta = 1.0 - alpha
         # Grows with the values pushed (appended until the window first
         # fills), never past the capacity.
@@ -36,8 +36,11 @@ class RingEngine:
         self._nonfinite = 0
         self._ema = math.nan
 
-    total = property(lambda self: self._total)
-    nonfinite = property(lambda self: self._nonfinite)
+    capacity = property(lambda self: self._capacity, doc="Maximum number of values in the window.")
+    alpha = property(lambda self: self._alpha, doc="EMA weight of the newest value.")
+    total = property(lambda self: self._total, doc="Values pushed since the last clear().")
+    nonfinite = property(lambda self: self._nonfinite,
+                         doc="NaN or infinite values pushed since the last clear().")
 
     def __len__(self):
         return self._count
@@ -53,9 +56,9 @@ class RingEngine:
         else:
             self._buf[self._head] = x
         self._head += 1
-        if self._head == self.capacity:
+        if self._head == self._capacity:
             self._head = 0
-        if self._count < self.capacity:
+        if self._count < self._capacity:
             self._count += 1
         if not math.isfinite(x):
             self._nonfinite += 1
@@ -63,7 +66,7 @@ class RingEngine:
         if self._total == 0:
             self._ema = x
         else:
-            self._ema = self.alpha * x + self._beta * self._ema
+            self._ema = self._alpha * x + self._beta * self._ema
         self._total += 1
 
     def push(self, value):
@@ -81,7 +84,7 @@ class RingEngine:
 
     def _window(self):
         start = self._head - self._count
-        return [self._buf[(start + i) % self.capacity] for i in range(self._count)]
+        return [self._buf[(start + i) % self._capacity] for i in range(self._count)]
 
     def _stat(self, kind):
         if kind not in STATS:
@@ -141,16 +144,16 @@ class RingEngine:
         with self._lock:
             return np.array(self._window(), dtype=np.float64)
 
-    def get_state(self):
+    def _get_state(self):
         with self._lock:
             return (self._window(), self._total, self._nonfinite, self._ema)
 
-    def set_state(self, values, total, nonfinite, ema):
+    def _set_state(self, values, total, nonfinite, ema):
         with self._lock:
             self._clear()
             self._buf = list(values)
             self._count = len(values)
-            self._head = self._count % self.capacity
+            self._head = self._count % self._capacity
             self._total = total
             self._nonfinite = nonfinite
             self._ema = ema
