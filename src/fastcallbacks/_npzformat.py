@@ -42,6 +42,9 @@ def check_options(path, compress, durable, queue_bytes, force_zip64):
         raise TypeError(f"NpzWriter: `queue_bytes` must be an int, got {queue_bytes!r}")
     if queue_bytes < 1:
         raise ValueError(f"NpzWriter: `queue_bytes` must be >= 1, got {queue_bytes}")
+    if queue_bytes > 2**63 - 1:
+        raise OverflowError(
+            f"NpzWriter: `queue_bytes` must be <= 2**63 - 1, got {queue_bytes}")
     return path, int(queue_bytes)
 
 

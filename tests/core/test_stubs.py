@@ -20,9 +20,9 @@ import types
 
 import pytest
 
-MODULES = ("ring", "tracker", "snapshot")
+MODULES = ("ring", "tracker", "snapshot", "npzwriter")
 # Façade module -> the compiled module that binds its class to an engine.
-FACADES = {"_ringmonitor": "ring"}
+FACADES = {"_ringmonitor": "ring", "_npzwriter": "npzwriter"}
 NO_DEFAULT = "<required>"
 # Instances used to find out which properties of a compiled class can be set.
 SAMPLES = {"RingEngine": lambda cls: cls(2, 0.5), "BestTracker": lambda cls: cls(),
@@ -176,7 +176,7 @@ def runtime_class(cls):
     if inspect.isfunction(vars(cls).get("__init__")):   # a class written in Python
         return python_class(cls)
     methods, properties, setters = {}, set(), set()
-    sample = SAMPLES[cls.__name__](cls)
+    sample = None
     for name, value in vars(cls).items():
         if type(value).__name__ == "wrapper_descriptor":  # a special method it defines
             methods[name] = None
@@ -184,6 +184,8 @@ def runtime_class(cls):
             continue  # __new__, __doc__, Cython's pickling and vtable glue
         elif type(value).__name__ == "getset_descriptor":
             properties.add(name)
+            if sample is None:
+                sample = SAMPLES[cls.__name__](cls)
             try:
                 setattr(sample, name, getattr(sample, name))
             except AttributeError:
