@@ -29,7 +29,7 @@ import threading
 
 import numpy as np
 
-from . import _forks
+from . import _forks, _npzappend, _tempfiles
 from . import _npzformat as fmt
 
 
@@ -57,8 +57,22 @@ class NpzWriter:
     path)` by the next `add()` or `commit()`, or by `close()`.
 
     Args:
-        path: The file to create, a str or `os.PathLike` (an existing file
-            is replaced).
+        path: The file to write, a str or `os.PathLike`.
+        mode: `"w"` creates the file (an existing file is replaced); `"a"`
+            continues an existing file (not in Keras or numpy: zipfile's
+            name for it): its members are kept, in their order, and new ones
+            follow. A file a killed writer left is continued too (one that
+            `np.load` cannot open is first repaired with
+            `fastcallbacks.npz.recover`, or ValueError is raised and it is
+            left as it is); without a file, `"a"` creates one. Continuing
+            copies the kept members into a new file that replaces the old
+            one only once they are all committed, so a kill at any moment
+            leaves the old file or the continued one. Do not continue a file
+            that a running writer has open. Defaults to `"w"`.
+        keep: With `mode="a"`, a callable that takes a member's name (its
+            key, without `.npy`) and returns whether to keep it (not in
+            Keras or numpy), e.g. to drop what a killed run wrote after its
+            last backup. Defaults to `None`: keep every member.
         compress: Whether to deflate members at level 1 (with the library
             the build linked: ISA-L, libdeflate or zlib, see
             `DEFLATE_LIBRARY`), keeping a member stored when deflating does
@@ -90,7 +104,7 @@ class NpzWriter:
     _engine_type = None   # set by `bind`
     _engine = None
 
-    def __init__(self, path, *, compress=False, durable=False,
+    def __init__(self, path, mode="w", *, keep=None, compress=False, durable=False,
                  queue_bytes=fmt.DEFAULT_QUEUE_BYTES, force_zip64=False, threads=None):
         if self._engine is not None:
             raise RuntimeError("NpzWriter.__init__ called twice")
@@ -100,7 +114,9 @@ class NpzWriter:
         path, queue_bytes = fmt.check_options(path, compress, durable, queue_bytes,
                                               force_zip64)
         threads = fmt.check_threads(threads)
+        _npzappend.check_mode(mode, keep)
         self._path = path
+        self._mode = mode
         self._compress = bool(compress)
         self._durable = bool(durable)
         self._queue_bytes = queue_bytes
@@ -113,12 +129,23 @@ class NpzWriter:
         # fork: in a child every call raises (the file and the writer thread
         # are the parent's).
         self._born = _forks.count
+        existing = _npzappend.open_existing(path, keep) if mode == "a" else None
+        # Appending writes a new file under a temporary name first.
+        target = path if existing is None else _tempfiles.temp_path(path, ".npz")
         try:
-            self._engine = self._engine_type(path, self._compress, self._durable, queue_bytes,
-                                             bool(force_zip64), threads)
+            self._engine = self._engine_type(target, self._compress, self._durable,
+                                             queue_bytes, bool(force_zip64), threads)
         except OSError as e:
+            if existing is not None:
+                existing.close()
             raise OSError(e.errno, e.strerror, path) from None
+        except BaseException:
+            if existing is not None:
+                existing.close()
+            raise
         self._closed = False
+        if existing is not None:
+            _npzappend.carry_over(self, existing, target, path, self._durable)
 
     # -- properties ----------------------------------------------------------
     @property
@@ -130,6 +157,11 @@ class NpzWriter:
     def closed(self):
         """True once `close()` has run."""
         return self._closed
+
+    @property
+    def mode(self):
+        """`"w"` (a new file) or `"a"` (continuing an existing one)."""
+        return self._mode
 
     @property
     def compress(self):
@@ -266,6 +298,12 @@ class NpzWriter:
     def _check_open(self):
         if self._closed:
             raise ValueError(f"NpzWriter: {self._path!r} is closed")
+
+    def _abandon(self):
+        # A failed start (mode="a"): finish the engine's file, quietly.
+        with self._lock:
+            self._closed = True
+            self._engine._finish()
 
     def _raise_error(self):
         err = self._engine._error()

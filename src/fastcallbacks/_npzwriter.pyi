@@ -2,7 +2,9 @@
 # engine of fastcallbacks._core.npzwriter (C-level types in trailing
 # comments) or of fastcallbacks._reference.npzwriter.
 import os
+from collections.abc import Callable
 from types import TracebackType
+from typing import Literal
 
 import numpy.typing as npt
 
@@ -12,7 +14,9 @@ class NpzWriter:
     def __init__(
         self,
         path: str | os.PathLike[str],
+        mode: Literal["w", "a"] = "w",
         *,
+        keep: Callable[[str], bool] | None = None,  # mode="a": which members to keep
         compress: bool = False,
         durable: bool = False,
         queue_bytes: int = 67108864,  # int64_t, >= 1
@@ -23,6 +27,8 @@ class NpzWriter:
     def path(self) -> str: ...
     @property
     def closed(self) -> bool: ...
+    @property
+    def mode(self) -> str: ...
     @property
     def compress(self) -> bool: ...
     @property

@@ -15,6 +15,7 @@ of files found in a directory never raise on garbage: they skip the entry
 and warn once per entry.
 """
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -175,6 +176,40 @@ def apply_default_mode(fd_or_path):
     else:  # pragma: no cover - no lchmod
         os.chmod(fd_or_path, mode)
     return mode
+
+
+def remove_quietly(path):
+    """Unlinks `path`, ignoring every OSError (already gone, not ours)."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+@contextlib.contextmanager
+def unlink_on_failure(path):
+    """Removes the temporary file `path` (quietly) if the block raises, then
+    lets the exception go on: a failed write never leaves its temp behind."""
+    try:
+        yield path
+    except BaseException:
+        remove_quietly(path)
+        raise
+
+
+def fsync_dir(path):
+    """Flushes the directory entry of `path` (its directory) to the device;
+    quietly does nothing where directories cannot be opened (Windows)."""
+    try:
+        dfd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
 
 
 def create_temp_dir(path):
