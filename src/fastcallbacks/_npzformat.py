@@ -5,9 +5,9 @@ GIL held before any byte is queued, so they validate, name and describe a
 member identically.
 """
 
+import errno
 import os
 import sys
-import tempfile
 
 import numpy as np
 
@@ -177,7 +177,8 @@ def npy_header(a, fortran):
     return header
 
 
-def _write_at(fd, data, offset):
+def write_at(fd, data, offset):
+    """Writes all of `data` at `offset` of `fd` (pwrite, repeated)."""
     view = memoryview(data).cast("B")
     while len(view):
         if hasattr(os, "pwrite"):
@@ -284,34 +285,24 @@ def create_empty(path, end_page, end_at, durable):
     name afterwards, which also works on Windows, where an open file cannot
     be renamed.
     """
-    import errno
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=directory)
-    try:
+    tmp, fd = _tempfiles.create_temp(path, ".tmp")
+    with _tempfiles.unlink_on_failure(tmp):
         try:
             while True:
                 try:
                     os.ftruncate(fd, 0)
-                    _write_at(fd, PLACEHOLDER, 0)
-                    _write_at(fd, end_page(end_at), end_at)
+                    write_at(fd, PLACEHOLDER, 0)
+                    write_at(fd, end_page(end_at), end_at)
                     break
                 except OSError as e:
                     if e.errno != errno.EFBIG or end_at < 2 * PAGE:
                         raise
                     end_at = max(end_at // 2 // PAGE * PAGE, PAGE)
-            # mkstemp made it 0600: give it the mode open() would.
+            # The mode open() would give it, whatever created it.
             _tempfiles.apply_default_mode(fd)
             if durable:
                 os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0)), end_at

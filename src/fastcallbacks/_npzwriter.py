@@ -30,7 +30,7 @@ import threading
 import numpy as np
 
 from . import _forks, _npzappend, _tempfiles
-from . import _npzformat as fmt
+from . import _npzformat
 
 
 class NpzWriter:
@@ -105,15 +105,15 @@ class NpzWriter:
     _engine = None
 
     def __init__(self, path, mode="w", *, keep=None, compress=False, durable=False,
-                 queue_bytes=fmt.DEFAULT_QUEUE_BYTES, force_zip64=False, threads=None):
+                 queue_bytes=_npzformat.DEFAULT_QUEUE_BYTES, force_zip64=False, threads=None):
         if self._engine is not None:
             raise RuntimeError("NpzWriter.__init__ called twice")
         if self._engine_type is None:
             raise TypeError("NpzWriter: use fastcallbacks.NpzWriter (an implementation's "
                             "class), not the unbound façade")
-        path, queue_bytes = fmt.check_options(path, compress, durable, queue_bytes,
+        path, queue_bytes = _npzformat.check_options(path, compress, durable, queue_bytes,
                                               force_zip64)
-        threads = fmt.check_threads(threads)
+        threads = _npzformat.check_threads(threads)
         _npzappend.check_mode(mode, keep)
         self._path = path
         self._mode = mode
@@ -226,9 +226,9 @@ class NpzWriter:
             self._check_open()
             if not isinstance(copy, (bool, np.bool_)):
                 raise TypeError(f"NpzWriter.add: `copy` must be a bool, got {copy!r}")
-            encoded = fmt.member_name(name, self._names)
-            a, fortran = fmt.member_array(array)
-            header = fmt.npy_header(a, fortran)
+            encoded = _npzformat.member_name(name, self._names)
+            a, fortran = _npzformat.member_array(array)
+            header = _npzformat.npy_header(a, fortran)
             self._raise_error()
             self._names.add(name)
             self._members.append(name)

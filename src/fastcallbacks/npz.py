@@ -27,9 +27,10 @@ import numpy as np
 
 from . import _impl
 from . import _npyheader
-from . import _npzformat as fmt
+from . import _npzformat
 from . import _npzread
 from . import _npzsalvage
+from . import _tempfiles
 from . import _ziprecords as zr
 from ._npzsalvage import Member
 
@@ -218,7 +219,7 @@ def status(path):
                     f.seek(info.header_offset)
                     if f.read(4) != b"PK\x03\x04":
                         return "damaged"
-                return "closed" if z.comment == fmt.CLOSED_COMMENT else "open"
+                return "closed" if z.comment == _npzformat.CLOSED_COMMENT else "open"
         except Exception as e:
             if _npzread.is_io_error(e):
                 raise
@@ -329,8 +330,8 @@ def recover(path):
             if lost:
                 raise ValueError(f"recover: the salvage of {path!r} would lose {lost!r}; "
                                  "left unchanged")
-            tmp = _npzsalvage.write_salvage(mm, members, path, st.st_mode, fmt.CLOSED_COMMENT)
-    try:
+            tmp = _npzsalvage.write_salvage(mm, members, path, st.st_mode, _npzformat.CLOSED_COMMENT)
+    with _tempfiles.unlink_on_failure(tmp):
         _, _, after = _npzread.loadable_members(tmp)
         lost = sorted(n for n, digest in before.items() if after.get(n) != digest)
         if lost:
@@ -342,10 +343,4 @@ def recover(path):
             raise ValueError(f"recover: {path!r} changed while it was being recovered "
                              "(is a writer still running?); left unchanged")
         _npzsalvage.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return [m.key for m in members]

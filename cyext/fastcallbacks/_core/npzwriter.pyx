@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from .. import _npzformat as fmt
+from .. import _npzformat
 from .._npzwriter import bind as _bind
 
 from ._platform cimport (
@@ -39,7 +39,7 @@ include "_npzthread.pxi"    # writer thread and deflating helpers
 include "_npzcaller.pxi"    # caller side: queueing, copies, stop and free
 
 
-_CLOSED_COMMENT = fmt.CLOSED_COMMENT
+_CLOSED_COMMENT = _npzformat.CLOSED_COMMENT
 
 # fork: the writer thread does not exist in a child. A writer created before
 # the fork counts as another process's: every call raises RuntimeError there
@@ -120,9 +120,9 @@ cdef class NpzEngine:
         cdef int rc
         # The empty zip (placeholder, end records far beyond), created
         # atomically so that a kill never leaves an empty or torn file behind.
-        end_at, w.max_size = fmt.tail_reserve(path)
+        end_at, w.max_size = _npzformat.tail_reserve(path)
         force = w.force
-        w.fd, end_at = fmt.create_empty(path, lambda at: _empty_tail(at, force),
+        w.fd, end_at = _npzformat.create_empty(path, lambda at: _empty_tail(at, force),
                                         end_at, w.durable)
         w.end_at = w.tail = end_at
         w.file_size = page_end(end_at)

@@ -10,7 +10,7 @@ zip64 once their offset needs it (`live_end`). No I/O: the writer
 
 import struct
 
-from .. import _npzformat as fmt
+from .. import _npzformat
 from .. import _ziprecords as zr
 
 # Unlike `_ziprecords.EXTERNAL_ATTR`, the file type too: a regular file.
@@ -31,21 +31,21 @@ class Layout:
         self.file_size = 0
 
     def local_header(self, name, method, crc, csize, usize, offset):
-        zip64 = self.force or csize > fmt.ZIP64_LIMIT or usize > fmt.ZIP64_LIMIT
+        zip64 = self.force or csize > _npzformat.ZIP64_LIMIT or usize > _npzformat.ZIP64_LIMIT
         extra = b""
         if zip64:
             extra = struct.pack("<HHQQ", 1, 16, usize, csize)
             csize = usize = 0xFFFFFFFF
         if method == 0:
-            pad = -(offset + 30 + len(name) + len(extra) + 6) % fmt.ALIGN
-            extra += struct.pack("<HHH", 0xA11E, 2 + pad, fmt.ALIGN) + bytes(pad)
+            pad = -(offset + 30 + len(name) + len(extra) + 6) % _npzformat.ALIGN
+            extra += struct.pack("<HHH", 0xA11E, 2 + pad, _npzformat.ALIGN) + bytes(pad)
         flags = 0x800 if not name.isascii() else 0
         return zr.LOCAL.pack(zr.LOCAL_SIG, 45 if zip64 else 20, flags, method, zr.DOS_TIME,
                            zr.DOS_DATE, crc, csize, usize, len(name), len(extra)) + name + extra
 
     def central_entry(self, name, method, crc, csize, usize, offset):
-        big = [self.force or usize > fmt.ZIP64_LIMIT, self.force or csize > fmt.ZIP64_LIMIT,
-               self.force or offset > fmt.ZIP64_LIMIT]
+        big = [self.force or usize > _npzformat.ZIP64_LIMIT, self.force or csize > _npzformat.ZIP64_LIMIT,
+               self.force or offset > _npzformat.ZIP64_LIMIT]
         values = [usize, csize, offset]
         extra = b""
         if any(big):
@@ -59,8 +59,8 @@ class Layout:
                              len(extra), 0, 0, 0, EXTERNAL_ATTR, offset) + name + extra
 
     def end_records(self, count, cd_size, cd_offset, comment=b"", zip64=False):
-        zip64 = (zip64 or self.force or count >= fmt.COUNT_LIMIT
-                 or cd_size > fmt.ZIP64_LIMIT or cd_offset > fmt.ZIP64_LIMIT)
+        zip64 = (zip64 or self.force or count >= _npzformat.COUNT_LIMIT
+                 or cd_size > _npzformat.ZIP64_LIMIT or cd_offset > _npzformat.ZIP64_LIMIT)
         if not zip64:
             return zr.END.pack(zr.END_SIG, 0, 0, count, count, cd_size, cd_offset,
                              len(comment)) + comment
@@ -75,12 +75,12 @@ class Layout:
         so that records rewritten in place never shrink (a shorter record
         would leave the longer one's signature after it)."""
         return self.end_records(count, cd_size, cd_offset, comment,
-                                end_at > fmt.ZIP64_LIMIT)
+                                end_at > _npzformat.ZIP64_LIMIT)
 
     def end_page(self, end_at):
         """The empty archive's end records and zeros up to the page end."""
         end = self.live_end(0, 0, end_at, end_at)
-        return end + bytes(fmt.page_end(end_at) - end_at - len(end))
+        return end + bytes(_npzformat.page_end(end_at) - end_at - len(end))
 
     def live_cd(self):
         """The CD as it is in the file: newest entry first."""

@@ -58,7 +58,7 @@ import os
 import threading
 import zlib
 
-from .. import _npzformat as fmt
+from .. import _npzformat
 from .._npzwriter import bind
 from ._npzlayout import Layout as _Layout
 
@@ -97,10 +97,10 @@ class NpzEngine:
         self._fd = -1
         self._finished = True
         lay = self._layout
-        end_at, self._max_size = fmt.tail_reserve(path)
-        self._fd, end_at = fmt.create_empty(path, lay.end_page, end_at, durable)
+        end_at, self._max_size = _npzformat.tail_reserve(path)
+        self._fd, end_at = _npzformat.create_empty(path, lay.end_page, end_at, durable)
         lay.end_at = lay.tail = end_at
-        lay.file_size = fmt.page_end(end_at)
+        lay.file_size = _npzformat.page_end(end_at)
         self._finished = False
 
     def _write(self, encoded, a, header, copy):
@@ -108,7 +108,7 @@ class NpzEngine:
             raise ValueError("NpzEngine: finished")
         self._writes += 1
         try:
-            self._write_member(encoded, header, fmt.raw_bytes(a))
+            self._write_member(encoded, header, _npzformat.raw_bytes(a))
         except OSError as e:
             self._fail(e)
             return self._error_no
@@ -157,7 +157,7 @@ class NpzEngine:
             self._error_no = e.errno or errno.EIO
 
     def _pwrite(self, data, offset):
-        _pwrite(self._fd, data, offset)
+        _npzformat.write_at(self._fd, data, offset)
 
     def _write_member(self, name, header, data):
         lay = self._layout
@@ -204,12 +204,12 @@ class NpzEngine:
         lay = self._layout
         size = lay.cd_len
         base = member_end + entry_len + max(_RELOCATE_MIN, member_end // 2)
-        base = _round_up(max(base, lay.file_size), fmt.PAGE)
-        if size + fmt.END_ROOM <= fmt.PAGE:
+        base = _round_up(max(base, lay.file_size), _npzformat.PAGE)
+        if size + _npzformat.END_ROOM <= _npzformat.PAGE:
             end_at = base + size       # all in one page: one write a kill cannot tear
         else:
-            end_at = _round_up(base + size, fmt.PAGE)
-        eof = fmt.page_end(end_at)
+            end_at = _round_up(base + size, _npzformat.PAGE)
+        eof = _npzformat.page_end(end_at)
         if eof > self._max_size:
             raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
         end = lay.live_end(lay.count, size, end_at - size, end_at)
@@ -231,15 +231,15 @@ class NpzEngine:
         cd = b"".join(lay.entries)
         pos = lay.data_end
         if lay.count == 0 and lay.force:
-            pos = len(fmt.PLACEHOLDER)   # keep the file starting with a zip signature
-        final = cd + lay.end_records(lay.count, lay.cd_len, pos, fmt.CLOSED_COMMENT)
+            pos = len(_npzformat.PLACEHOLDER)   # keep the file starting with a zip signature
+        final = cd + lay.end_records(lay.count, lay.cd_len, pos, _npzformat.CLOSED_COMMENT)
         if pos + len(final) <= lay.tail:
             self._pwrite(final, pos)
             size = pos + len(final)
         else:
             # No room below the CD: close it where it is (newest first).
             end = lay.live_end(lay.count, lay.cd_len, lay.tail, lay.end_at,
-                               fmt.CLOSED_COMMENT)
+                               _npzformat.CLOSED_COMMENT)
             self._pwrite(end, lay.end_at)
             size = lay.end_at + len(end)
         os.ftruncate(self._fd, size)
@@ -259,18 +259,6 @@ def _deflate(header, data):
     c = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
     out = c.compress(header) + c.compress(data) + c.flush()
     return out if _pays(len(out), usize) else None
-
-
-def _pwrite(fd, data, offset):
-    view = memoryview(data).cast("B")
-    while len(view):
-        if hasattr(os, "pwrite"):
-            n = os.pwrite(fd, view, offset)
-        else:  # pragma: no cover - Windows
-            os.lseek(fd, offset, os.SEEK_SET)
-            n = os.write(fd, view)
-        view = view[n:]
-        offset += n
 
 
 def _datasync(fd):
