@@ -25,8 +25,11 @@ def example(epochs=10, seed=0):
     `ReduceLROnPlateau(monitor='val_loss', factor=0.1, patience=10)`.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
     import numpy as np
+
+    from . import demo as _demo
+
+    keras = _demo._import_keras(ImportError)
 
     import fastcallbacks
 
@@ -223,7 +226,11 @@ def main(argv=None):
     if args.command == "example":
         if args.epochs < 1:
             parser.error("--epochs must be >= 1")
-        example(epochs=args.epochs, seed=args.seed)
+        try:
+            example(epochs=args.epochs, seed=args.seed)
+        except ImportError as e:  # no backend: one line, no traceback
+            print(f"python -m fastcallbacks example: error: {e}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -11,8 +11,8 @@
   with the median and 99th percentile), and the fraction of zeros and of
   dead units.
 
-matplotlib is an optional extra (`pip install "fastcallbacks[plot]"`); it is
-imported only here, with the Agg renderer (no display needed).
+matplotlib is an optional extra (`pip install "fastcallbacks[plot]"`, from a
+clone `pip install ".[plot]"`); it is imported only here, with the Agg renderer (no display needed).
 """
 
 import csv
@@ -20,12 +20,13 @@ import json
 import math
 import os
 
+from ._backend import install_hint
 from ._demofiles import ACTIVATIONS, METRICS, SUMMARY
 
 TRAINING_PNG = "training.png"
 ACTIVATIONS_PNG = "activations.png"
 
-INSTALL_HINT = 'pip install "fastcallbacks[plot]"'
+INSTALL_HINT = install_hint("plot")
 
 
 class PlotError(Exception):
