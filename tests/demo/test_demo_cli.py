@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-FILES = ("best.keras", "best.keras.checksum.json", "activations.npz", "metrics.csv",
+FILES = ("best.keras", "activations.npz", "metrics.csv",
          "summary.json", "training.png", "activations.png")
 LAYERS = {"hidden_1": 128, "hidden_2": 64, "probs": 10}
 
