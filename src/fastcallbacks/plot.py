@@ -123,6 +123,9 @@ def _facts(metrics, summary):
             "stopped_epoch": summary.get("stopped_epoch"),
             "stop_label": ("early stop" if summary.get("stopped_epoch") else None),
             "patience": summary.get("es_patience"),
+            # The demo's summary records the evaluation of restored weights.
+            "restored": "restored" in summary,
+            "higher_is_better": "acc" in summary.get("monitor", "val_loss"),
         }
     monitor = "val_loss" if "val_loss" in metrics else next(
         (k for k in metrics if k.startswith("val_")), None)
@@ -138,7 +141,9 @@ def _facts(metrics, summary):
                   if lrs[i + 1] < lrs[i]]
     return {"monitor": monitor, "best_epoch": best_epoch, "best_value": best_value,
             "reductions": reductions, "stopped_epoch": None, "stop_label": None,
-            "patience": None, "last_epoch": n}
+            "patience": None, "last_epoch": n,
+            # A CSV alone cannot tell whether weights were restored.
+            "restored": False, "higher_is_better": bool(monitor and "acc" in monitor)}
 
 
 # -- training.png ---------------------------------------------------------------
@@ -200,7 +205,9 @@ def plot_training(metrics, out_png, summary=None, title=None):
         if best is not None:
             handles.setdefault("best", ax.axvline(
                 best, color=_BEST, ls="--", lw=1.6,
-                label=f"best epoch {best}: lowest {monitor}, weights restored"))
+                label=f"best epoch {best}: "
+                      f"{'highest' if facts['higher_is_better'] else 'lowest'} {monitor}"
+                      + (", weights restored" if facts["restored"] else "")))
             if val is not None and best - 1 < len(val):
                 ax.plot([best], [val[best - 1]], marker="*", ms=18, color=_BEST, mec="black",
                         mew=0.8, zorder=5, ls="none")
