@@ -227,3 +227,18 @@ def test_hook_timer_keeps_batch_hook_structure():
     timed[-1].on_train_batch_end(0, {"loss": 1.0})
     assert timer.calls["EarlyStopping"] == 1 and timer.calls["TerminateOnNaN"] == 1
     assert timer.calls["CSVLogger"] == 0
+
+
+def test_plot_claims_restored_weights_only_from_a_summary():
+    # A metrics.csv alone cannot tell whether weights were restored; the
+    # demo's summary (with the evaluation of the restored weights) can.
+    from fastcallbacks import plot
+
+    metrics = {"epoch": [0, 1, 2], "loss": [1.0, 0.5, 0.6], "val_loss": [1.0, 0.4, 0.7],
+               "accuracy": [0.5, 0.7, 0.6], "val_accuracy": [0.5, 0.8, 0.6]}
+    facts = plot._facts(metrics, None)
+    assert facts["best_epoch"] == 2 and facts["restored"] is False
+    summary = {"monitor": "val_loss", "best_epoch": 2, "best_value": 0.4,
+               "restored": {"loss": 0.4}}
+    assert plot._facts(metrics, summary)["restored"] is True
+    assert plot._facts({"epoch": [0], "val_acc": [0.5]}, None)["higher_is_better"] is True
