@@ -147,7 +147,7 @@ def _check(buf, start, csize, method, usize):
     zipfile reads such a member), `read` the bytes read to find out."""
     if start < 0 or csize < 0 or start + csize > len(buf):
         return None, 0
-    value, head, total = 0, b"", 0
+    value, head = 0, b""
     if method == zr.STORED:
         if csize != usize:
             return None, 0
@@ -156,33 +156,16 @@ def _check(buf, start, csize, method, usize):
             head += out[:max((1 << 16) - len(head), 0)]
             value = zlib.crc32(out, value)
         return (value, head, csize), csize
-    d = zlib.decompressobj(-15)
-    pos, end = start, start + csize
+    inflate = _npzread.Inflate(buf, start, csize, usize)
     try:
-        while not d.eof:
-            if d.unconsumed_tail:
-                data = d.unconsumed_tail
-            elif pos < end:
-                data = buf[pos:min(pos + _npzread.CHUNK, end)]
-                pos += len(data)
-            else:
-                data = b""
-            out = d.decompress(data, _npzread.CHUNK)
-            if not out and not data:
-                break   # all of csize used without an end mark: zipfile accepts it
-            out = out[:usize - total]   # zipfile stops at the size, too
-            total += len(out)
+        for out in inflate:
             head += out[:max((1 << 16) - len(head), 0)]
             value = zlib.crc32(out, value)
-            if total == usize:
-                break
     except zlib.error:
-        return None, pos - start
-    if total != usize:
-        return None, pos - start
-    # Ended early: keep only the stream. Otherwise keep all of csize, as read.
-    used = (pos - start - len(d.unused_data)) if d.eof else csize
-    return (value, head, used), pos - start
+        return None, inflate.read
+    if inflate.total != usize:
+        return None, inflate.read
+    return (value, head, inflate.used), inflate.read
 
 
 def _npy_fits(head, usize):

@@ -43,6 +43,19 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _member_header(readexact, name, size):
+    """The `.npy` header of member `name` (`size` bytes decoded), read with
+    `readexact`; ValueError for object data or a header that declares more
+    data than the member holds."""
+    header = _npyheader.read(readexact)
+    if header.dtype.hasobject:
+        raise ValueError(f"{name!r} holds object data, which is never loaded")
+    if header.length + header.data_size > size:
+        raise ValueError(f"{name!r}: the .npy header declares more data than the member "
+                         "holds")
+    return header
+
+
 def _key(name):
     return name[:-4] if name.endswith(".npy") else name
 
@@ -115,12 +128,7 @@ class NpzMap(Mapping):
                 data += more
             return bytes(data)
 
-        header = _npyheader.read(readexact)
-        if header.dtype.hasobject:
-            raise ValueError(f"{info.filename!r} holds object data, which is never loaded")
-        if header.length + header.data_size > info.file_size:
-            raise ValueError(f"{info.filename!r}: the .npy header declares more data "
-                             "than the member holds")
+        header = _member_header(readexact, info.filename, info.file_size)
         a = _npyheader.empty_array(header)
         if header.data_size:
             flat = a.ravel(order="K").view(np.uint8)
@@ -277,12 +285,7 @@ def read_member(path, member):
     """
     with _npzread.open_regular(path) as f:
         r = _npzread.ChunkReader(_member_chunks(f, member))
-        header = _npyheader.read(r.readexact)
-        if header.dtype.hasobject:
-            raise ValueError(f"{member.name!r} holds object data, which is never loaded")
-        if header.length + header.data_size > member.usize:
-            raise ValueError(f"{member.name!r}: the .npy header declares more data than "
-                             "the member holds")
+        header = _member_header(r.readexact, member.name, member.usize)
         a = _npyheader.empty_array(header)
         flat = a.ravel(order="K").view(np.uint8)
         got = 0
