@@ -329,3 +329,20 @@ def test_npz_is_appended_as_np_savez_does(impl, tmp_path, given, written):
         ref.mkdir()
         np.savez(str(ref / given), a=np.zeros(1))
         assert os.listdir(ref) == written
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_the_activation_file_gets_the_mode_np_savez_gives(impl, tmp_path):
+    # Issue 17 item 2: not the 0600 of the private temporary file.
+    import stat
+
+    x, y = _data(32)
+    old = os.umask(0o027)
+    try:
+        logger = ActivationLogger(str(tmp_path / "acts.npz"), x[:4])
+        _sequential().fit(x, y, epochs=2, verbose=0, callbacks=[logger])
+        np.savez(str(tmp_path / "ref.npz"), a=np.zeros(1))
+    finally:
+        os.umask(old)
+    modes = {n: stat.S_IMODE(os.stat(tmp_path / n).st_mode) for n in ("acts.npz", "ref.npz")}
+    assert modes == {"acts.npz": 0o640, "ref.npz": 0o640}
