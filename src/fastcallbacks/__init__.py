@@ -14,13 +14,14 @@ _CALLBACKS = {
     "TerminateOnNaN": "terminate_on_nan",
     "ModelCheckpoint": "model_checkpoint",
     "ActivationLogger": "activation_logger",
+    "StopWhen": "stop_when",
 }
 
 # Submodules loaded on first access (`fastcallbacks.checkpoint.verify`).
-_SUBMODULES = ("checkpoint",)
+_SUBMODULES = ("checkpoint", "criteria")
 
 __all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",
-           "NpzWriter", "npz", "checkpoint", *_CALLBACKS]
+           "NpzWriter", "npz", "checkpoint", "criteria", *_CALLBACKS]
 
 
 def implementation():

@@ -14,11 +14,11 @@ import types
 
 import pytest
 
-MODULES = ("ring", "tracker", "snapshot")
+MODULES = ("ring", "tracker", "snapshot", "criteria")
 NO_DEFAULT = "<required>"
 # Instances used to find out which properties can be set.
 SAMPLES = {"RingMonitor": lambda cls: cls(2), "BestTracker": lambda cls: cls(),
-           "WeightSnapshot": lambda cls: cls()}
+           "WeightSnapshot": lambda cls: cls(), "CriteriaEngine": lambda cls: cls([], 0)}
 
 
 def compiled(name):
