@@ -15,13 +15,14 @@ _CALLBACKS = {
     "ModelCheckpoint": "model_checkpoint",
     "ActivationLogger": "activation_logger",
     "StopWhen": "stop_when",
+    "PlateauSchedule": "plateau_schedule",
 }
 
 # Submodules loaded on first access (`fastcallbacks.checkpoint.verify`).
-_SUBMODULES = ("checkpoint", "criteria")
+_SUBMODULES = ("checkpoint", "criteria", "regularizers")
 
 __all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",
-           "NpzWriter", "npz", "checkpoint", "criteria", *_CALLBACKS]
+           "NpzWriter", "npz", "checkpoint", "criteria", "regularizers", *_CALLBACKS]
 
 
 def implementation():
