@@ -103,6 +103,7 @@ class StopWhen(keras.callbacks.Callback):
         self.stopped_epoch = 0
         self.best_epoch = 0
         self.best_weights = None
+        self._core = _impl.criteria   # bound at construction, as the other callbacks
         self._engine = None
         self._names = None
         self._snapshots = None
@@ -130,7 +131,7 @@ class StopWhen(keras.callbacks.Callback):
             # (and with the min_delta) of the first criterion that reads it.
             first = next(c for c in order if c.monitors and not c._children())
             best = (0, modes.get(id(first), "min"), getattr(first, "min_delta", 0.0))
-        self._engine = _impl.criteria.CriteriaEngine(specs, len(monitors), best)
+        self._engine = self._core.CriteriaEngine(specs, len(monitors), best)
         self._names = [c.name for c in order]
 
     def _values(self, logs):
