@@ -80,6 +80,12 @@ def main(path):
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     fig.savefig(path)
+    # Palette-quantized (256 colours), as the other docs pictures.
+    from PIL import Image
+
+    with Image.open(path) as image:
+        quantized = image.convert("RGB").quantize(256)
+    quantized.save(path, optimize=True)
     for c in criteria:
         print(repr(c), fired_epoch(c, loss, val_loss))
 

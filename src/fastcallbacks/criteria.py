@@ -110,10 +110,14 @@ class Criterion:
 
     @classmethod
     def _defaults(cls):
-        import inspect
+        defaults = _DEFAULTS.get(cls)
+        if defaults is None:
+            import inspect
 
-        return {p.name: p.default for p in inspect.signature(cls).parameters.values()
-                if p.default is not inspect.Parameter.empty}
+            defaults = {p.name: p.default for p in inspect.signature(cls).parameters.values()
+                        if p.default is not inspect.Parameter.empty}
+            _DEFAULTS[cls] = defaults
+        return defaults
 
     def _children(self):
         return ()
@@ -124,6 +128,7 @@ class Criterion:
 
 
 _NO_DEFAULT = object()
+_DEFAULTS = {}   # class -> its constructor's defaults (for the repr)
 
 
 def _node(kind, slot=-1, slot2=-1, mode="min", strip=0, s=0, param=0.0,

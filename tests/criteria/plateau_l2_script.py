@@ -1,7 +1,8 @@
 """A real `fit` in which PlateauSchedule raises a VariableL2 strength at
 each plateau and the training loss changes with it; then the model saves
-and loads. Runs on the backend of KERAS_BACKEND: imported by the
-TensorFlow test, run as a script (in a subprocess) for JAX."""
+and loads; StopWhen with restored weights. Runs on the backend of
+KERAS_BACKEND: imported by the TensorFlow test and by
+tests/other_backends.py (JAX, in tests/backends' subprocess)."""
 
 import json
 import os

@@ -95,3 +95,17 @@ def test_time_limit_zero_stops_after_the_first_epoch(data, capsys):
     history = fit(data, [cb], 5)
     assert len(history.history["loss"]) == 1 and cb.stop_reason == "TimeLimit(seconds=0.0)"
     assert "StopWhen stopping: TimeLimit(seconds=0.0)" in capsys.readouterr().out
+
+
+def test_auto_mode_follows_the_compiled_metrics():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 2)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile("sgd", "binary_crossentropy", metrics=["mae", "binary_accuracy"])
+    # mae is minimised (< 1e9 holds at once); binary_accuracy maximised
+    # (> -1 holds at once); a wrong direction would never hold.
+    for crit in (Threshold("mae", 1e9), Threshold("binary_accuracy", -1.0)):
+        cb = fastcallbacks.StopWhen(crit)
+        history = model.fit(x, y, epochs=3, verbose=0, callbacks=[cb])
+        assert len(history.epoch) == 1 and cb.stop_reason == repr(crit)
