@@ -47,7 +47,7 @@ def schedule_values(stream, **kw):
 
 def test_down_decides_as_keras_reduce_lr_on_plateau(model):
     rng = np.random.default_rng(2)
-    for _ in range(40):
+    for _ in range(25):
         stream = F.random_stream(rng, int(rng.integers(1, 25)))
         kw = dict(factor=float(rng.choice([0.1, 0.5])), patience=int(rng.integers(0, 4)),
                   cooldown=int(rng.integers(0, 3)), min_delta=float(rng.choice([0.0, 0.05])),
