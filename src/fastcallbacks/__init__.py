@@ -14,13 +14,15 @@ _CALLBACKS = {
     "TerminateOnNaN": "terminate_on_nan",
     "ModelCheckpoint": "model_checkpoint",
     "ActivationLogger": "activation_logger",
+    "StopWhen": "stop_when",
+    "PlateauSchedule": "plateau_schedule",
 }
 
 # Submodules loaded on first access (`fastcallbacks.checkpoint.verify`).
-_SUBMODULES = ("checkpoint",)
+_SUBMODULES = ("checkpoint", "criteria", "regularizers")
 
 __all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",
-           "NpzWriter", "npz", "checkpoint", *_CALLBACKS]
+           "NpzWriter", "npz", "checkpoint", "criteria", "regularizers", *_CALLBACKS]
 
 
 def implementation():

@@ -20,13 +20,13 @@ import types
 
 import pytest
 
-MODULES = ("ring", "tracker", "snapshot", "npzwriter")
+MODULES = ("ring", "tracker", "snapshot", "npzwriter", "criteria")
 # Façade module -> the compiled module that binds its class to an engine.
 FACADES = {"_ringmonitor": "ring", "_npzwriter": "npzwriter"}
 NO_DEFAULT = "<required>"
 # Instances used to find out which properties of a compiled class can be set.
 SAMPLES = {"RingEngine": lambda cls: cls(2, 0.5), "BestTracker": lambda cls: cls(),
-           "WeightSnapshot": lambda cls: cls()}
+           "WeightSnapshot": lambda cls: cls(), "CriteriaEngine": lambda cls: cls([], 0)}
 # Special methods of a Python class that, as in a compiled class, are
 # pickling glue rather than interface.
 PICKLING = {"__reduce__", "__reduce_ex__", "__getstate__", "__setstate__"}
