@@ -14,6 +14,7 @@ _CALLBACKS = {
     "TerminateOnNaN": "terminate_on_nan",
     "ModelCheckpoint": "model_checkpoint",
     "ActivationLogger": "activation_logger",
+    "BackupAndRestore": "backup_and_restore",
 }
 
 # Submodules loaded on first access (`fastcallbacks.checkpoint.verify`).
