@@ -210,6 +210,7 @@ class BackupAndRestore(keras.callbacks.Callback):
             return
         meta, ours, state = self._restore
         if state is not None:
+            _assign(_seed_variables(self.model), state.get("seeds", []))
             self._set_states(state)
         if ours.get("position") == "batch":
             self._forward = (int(meta["epoch"]), int(meta["batch"]), ours, state)
@@ -242,8 +243,8 @@ class BackupAndRestore(keras.callbacks.Callback):
         model = self.model
         model.load_weights(self._files.weights)
         if state is not None:
-            for v, a in zip(model.metrics_variables, state.get("metrics", [])):
-                v.assign(a)
+            _assign(model.metrics_variables, state.get("metrics", []))
+            _assign(_seed_variables(model), state.get("seeds", []))
             self._set_states(state)
         model.stop_training = bool(ours.get("stop_training", False))
         self._batches_seen_since_last_saving = 0
@@ -302,6 +303,9 @@ class BackupAndRestore(keras.callbacks.Callback):
         state = {
             "callbacks": {key: cb.get_state() for key, cb in self._members},
             "metrics": [np.array(a) for a in host_arrays(model.metrics_variables)],
+            # Seed generators' states (Dropout...): variables, not weights,
+            # so not in Keras's weights file.
+            "seeds": [np.array(a) for a in host_arrays(_seed_variables(model))],
         }
         encoded = _callback_state.encode(state, "BackupAndRestore")
         metadata = {"epoch": epoch, "batch": batch}
@@ -455,6 +459,19 @@ def _warn_outsiders(callbacks, owner):
             "BackupAndRestore does not back up the state of these callbacks (they "
             f"define no get_state()/set_state()): {', '.join(names)}. After a resume "
             "they start afresh.", UserWarning, stacklevel=4)
+
+
+def _seed_variables(model):
+    """The model's variables that are not weights (seed generators' states)."""
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
+def _assign(variables, arrays):
+    if len(variables) != len(arrays):
+        return  # another model: nothing to match them with
+    for v, a in zip(variables, arrays):
+        v.assign(a)
 
 
 def _h5_writer(layout, arrays):

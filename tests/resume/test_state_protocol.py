@@ -202,3 +202,30 @@ def test_a_failed_commit_leaves_one_whole_backup(tmp_path, step, monkeypatch):
     names = sorted(os.listdir(directory))
     assert names == sorted(["latest.weights.h5", "training_metadata.json",
                             f"fastcallbacks_state.{meta['epoch']}.npz"])
+
+
+@pytest.mark.parametrize("save_freq", ["epoch", 2])
+def test_resume_with_dropout_is_exact(tmp_path, save_freq):
+    """In one process: interrupted at epoch 3 and resumed, a run with
+    Dropout (its seed generator is a variable outside the weights file),
+    EarlyStopping and ReduceLROnPlateau ends as the uninterrupted run."""
+
+    def run(directory, stop):
+        keras.utils.set_random_seed(3)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.Dropout(0.3), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.Adam(0.02), "mse")
+        es = fastcallbacks.EarlyStopping(patience=2, restore_best_weights=True)
+        callbacks = [Stop(stop), fastcallbacks.BackupAndRestore(directory, save_freq=save_freq),
+                     es, fastcallbacks.ReduceLROnPlateau(patience=1, factor=0.5)]
+        history = fit(model, callbacks, epochs=8)
+        return history.history, [np.array(w) for w in model.weights], es.stopped_epoch
+
+    expected = run(str(tmp_path / "a"), stop=-1)
+    directory = str(tmp_path / "b")
+    with pytest.raises(RuntimeError, match="stop here"):
+        run(directory, stop=3)
+    got = run(directory, stop=-1)
+    assert got[0] == expected[0] and got[2] == expected[2]
+    for a, b in zip(got[1], expected[1]):
+        np.testing.assert_array_equal(a, b)
