@@ -229,3 +229,42 @@ def test_resume_with_dropout_is_exact(tmp_path, save_freq):
     assert got[0] == expected[0] and got[2] == expected[2]
     for a, b in zip(got[1], expected[1]):
         np.testing.assert_array_equal(a, b)
+
+
+def count_commits(monkeypatch, fail_at=None):
+    count = [0]
+
+    def fault(name):
+        if name == "weights":
+            count[0] += 1
+        if fail_at is not None and count[0] == fail_at[0] and name == fail_at[1]:
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(_backupfiles, "_fault", fault)
+    return count
+
+
+def test_max_overhead_lengthens_the_interval(tmp_path, monkeypatch):
+    count = count_commits(monkeypatch)
+    fit(make_model(), [fastcallbacks.BackupAndRestore(str(tmp_path / "a"), save_freq=1)], epochs=2)
+    assert count[0] == 6  # 3 batches x 2 epochs
+    count[0] = 0
+    # A share no backup can fit in: after the first backup (which measures
+    # the cost) the interval outgrows the run.
+    fit(make_model(), [fastcallbacks.BackupAndRestore(str(tmp_path / "b"), save_freq=1,
+                                                      max_overhead=1e-9)], epochs=2)
+    assert count[0] == 1
+
+
+def test_async_backup_error_surfaces_at_the_next_hook(tmp_path, monkeypatch):
+    count_commits(monkeypatch, fail_at=(2, "state"))
+    backup = fastcallbacks.BackupAndRestore(str(tmp_path / "b"), async_save=True,
+                                            delete_checkpoint=False)
+    with pytest.raises(OSError, match="Input/output error") as e:
+        fit(make_model(), [backup], epochs=4)
+    assert "background backup" in " ".join(getattr(e.value, "__notes__", []))
+    # the backup of epoch 1 is whole
+    monkeypatch.setattr(_backupfiles, "_fault", None)
+    _backupfiles.BackupFiles(str(tmp_path / "b")).recover()
+    meta, state = saved_state(str(tmp_path / "b"))
+    assert meta["epoch"] == 1 and state["callbacks"]["History#0"]["epoch"] == [0]
