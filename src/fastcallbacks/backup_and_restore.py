@@ -166,9 +166,12 @@ class BackupAndRestore(keras.callbacks.Callback):
         if isinstance(self.save_freq, int):
             tail.on_train_batch_end = tail._batch_end
         if self._list is not None:
-            self._members = _members(self._list.callbacks, self)
             # Appended while the list runs on_train_begin: the tail's
-            # on_train_begin runs after everyone else's.
+            # on_train_begin runs after everyone else's. (A tail left by a
+            # fit that raised goes first.)
+            self._list.callbacks[:] = [c for c in self._list.callbacks
+                                       if not (isinstance(c, _Tail) and c._owner is self)]
+            self._members = _members(self._list.callbacks, self)
             self._list.callbacks.append(tail)
             self._tail = tail
         else:
