@@ -16,6 +16,7 @@ _CALLBACKS = {
     "ActivationLogger": "activation_logger",
     "StopWhen": "stop_when",
     "PlateauSchedule": "plateau_schedule",
+    "BackupAndRestore": "backup_and_restore",
 }
 
 # Submodules loaded on first access (`fastcallbacks.checkpoint.verify`).

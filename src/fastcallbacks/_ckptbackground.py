@@ -7,6 +7,7 @@ import warnings
 
 from . import _compat
 from . import checkpoint
+from ._callback_state import ModelCheckpointState  # noqa: F401 - ModelCheckpoint's base
 from ._keras_internals import print_msg
 
 
@@ -113,3 +114,4 @@ def named_error(error, filepath, background=False):
     else:  # Python 3.10: no add_note; keep the note where 3.11 keeps it
         error.__notes__ = [*getattr(error, "__notes__", ()), note]
     return error
+

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from . import _impl
+from ._logger_resume import ActivationLoggerState
 
 _EPOCH_FIELD = re.compile(r"\{epoch(?::[^}]*)?\}")
 
@@ -31,7 +32,7 @@ def _leaves(x):
 
 _CHUNK = 1024  # samples per forward pass
 
-class ActivationLogger(keras.callbacks.Callback):
+class ActivationLogger(ActivationLoggerState, keras.callbacks.Callback):
     """Saves the activations of chosen layers on a fixed input, every few epochs.
 
     Keras 3 gives callbacks no validation data, so the input sample `x` is
@@ -145,6 +146,7 @@ class ActivationLogger(keras.callbacks.Callback):
         self._extractor = None
         self._names = []
         self._writer = None
+        self._unopened = False
 
     # -- setup ---------------------------------------------------------------
     def _selected_layers(self, model):
@@ -244,8 +246,14 @@ class ActivationLogger(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._close_writer()
         self._build()
-        if not self.per_epoch:
-            self._writer = self._new_writer(self.filepath)
+        self._unopened = not self.per_epoch
+        # The file is opened at the first logged epoch (or at the end), so
+        # that a BackupAndRestore resume (set_state) can move it aside first.
+
+    def _open_single(self):
+        self._unopened = False
+        self._writer = self._new_writer(self.filepath)
+        self._carry_over()
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch % self.every_n_epochs:
@@ -255,6 +263,8 @@ class ActivationLogger(keras.callbacks.Callback):
             self._close_writer()   # the previous epoch's file (writes overlapped)
             path = _EPOCH_FIELD.sub(lambda m: m.group(0).format(epoch=epoch), self.filepath)
             self._writer = self._new_writer(path)
+        elif self._unopened:
+            self._open_single()
         for name, out in zip(self._names, outputs):
             a = np.asarray(out)
             if a.dtype.kind == "V" and a.dtype.names is None:   # bfloat16 and friends
@@ -263,6 +273,8 @@ class ActivationLogger(keras.callbacks.Callback):
             self._writer.add(member, a)
 
     def on_train_end(self, logs=None):
+        if self._unopened:
+            self._open_single()
         self._close_writer()
 
     # -- internals -----------------------------------------------------------

@@ -15,7 +15,7 @@ from . import checkpoint
 from . import _keras_internals as _ki
 from ._keras_internals import backend, file_utils, print_msg
 from ._weights import host_arrays
-from ._ckptbackground import BackgroundSaves, named_error
+from ._ckptbackground import BackgroundSaves, ModelCheckpointState, named_error
 from .monitor_callback import MonitorCallback, _check_int
 
 
@@ -26,7 +26,7 @@ def _has_placeholder(pattern):
         return False
 
 
-class ModelCheckpoint(MonitorCallback, BackgroundSaves):
+class ModelCheckpoint(ModelCheckpointState, MonitorCallback, BackgroundSaves):
     """Save the model or its weights at some frequency, atomically.
 
     A drop-in replacement for `keras.callbacks.ModelCheckpoint`: the same

@@ -6,12 +6,13 @@ import keras
 import numpy as np
 
 from . import _compat
+from ._callback_state import StatelessState
 from ._keras_internals import print_msg
 
 _RAISE_ERROR = _compat.TERMINATE_ON_NAN_RAISE_ERROR
 
 
-class TerminateOnNaN(keras.callbacks.Callback):
+class TerminateOnNaN(StatelessState, keras.callbacks.Callback):
     """Stops training when a NaN or infinite loss is encountered.
 
     A drop-in replacement for `keras.callbacks.TerminateOnNaN`, with the same
