@@ -14,13 +14,14 @@ _CALLBACKS = {
     "TerminateOnNaN": "terminate_on_nan",
     "ModelCheckpoint": "model_checkpoint",
     "ActivationLogger": "activation_logger",
+    "AgreeOnStop": "distributed",
 }
 
 # Submodules loaded on first access (`fastcallbacks.checkpoint.verify`).
-_SUBMODULES = ("checkpoint",)
+_SUBMODULES = ("checkpoint", "distributed")
 
 __all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",
-           "NpzWriter", "npz", "checkpoint", *_CALLBACKS]
+           "NpzWriter", "npz", "checkpoint", "distributed", *_CALLBACKS]
 
 
 def implementation():
