@@ -47,11 +47,12 @@ class DistributedFailure(RuntimeError):
 # -- per-model state -----------------------------------------------------------------
 
 class _State:
-    __slots__ = ("agreer", "pending", "__weakref__")
+    __slots__ = ("agreer", "pending", "count", "__weakref__")
 
     def __init__(self):
         self.agreer = None      # weakref to the AgreeOnStop of the running fit
         self.pending = []       # (text, exception) raised by guarded hooks here
+        self.count = None       # processes training the model, once asked
 
     def agreeing(self):
         return self.agreer is not None and self.agreer() is not None
@@ -131,10 +132,14 @@ def auto_agree(callback, hook):
     it) happens on every process at the same epoch.
     """
     model = _raw_model(callback)
-    if model is None or _roles.process_count(model) <= 1:
+    state = _state(model, create=True)
+    if state is None:
         return
-    state = _state(model)
-    if state is not None and state.agreeing():
+    if state.count is None:   # a model's processes do not change (~80 us to ask)
+        state.count = _roles.process_count(model)
+    if state.count <= 1:
+        return
+    if state.agreeing():
         return   # AgreeOnStop, last in the list, agrees for everyone
     if _collective.engine_name(model) is None:
         return

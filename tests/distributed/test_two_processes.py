@@ -62,6 +62,8 @@ def test_roles(pair):
     roles = [r["role"] for r in pair["reports"]]
     assert roles == [{"count": 2, "index": 0, "writer": True},
                      {"count": 2, "index": 1, "writer": False}]
+    if pair["reports"][0]["engine"] == "jax":
+        assert [r["role_without_keras_distribution"] for r in pair["reports"]] == roles
     if pair["reports"][0]["engine"] == "tensorflow":
         # enable_keras_multiworker applied on each worker; a second call is a no-op.
         assert [(r["fix_applied"], r["fix_again"]) for r in pair["reports"]] == [(True, False)] * 2

@@ -246,6 +246,15 @@ def main():
     finally:
         if INDEX == 0:
             resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    if ENGINE == "jax":
+        # jax.distributed stays initialised without a Keras distribution:
+        # still two processes, still one writer.
+        keras.distribution.set_distribution(None)
+        plain = build()
+        REPORT["role_without_keras_distribution"] = {
+            "count": fc.distributed.process_count(plain),
+            "index": fc.distributed.process_index(plain),
+            "writer": fc.distributed.is_writer(plain)}
     dump()
     event("done")
 
