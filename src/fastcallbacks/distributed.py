@@ -282,15 +282,21 @@ class AgreeOnStop(keras.callbacks.Callback):
         super().set_model(model)
         self._active = _roles.process_count(model) > 1
         if self._active:
-            _state(model, create=True).agreer = weakref.ref(self)
+            state = _state(model, create=True)
+            state.agreer = weakref.ref(self)
+            state.pending.clear()   # left by a fit that ended in another error
 
     def _run(self, hook):
         if not self._active:
             return
         model = _raw_model(self)
         self.agreements += 1
-        _agree(model, _state(model, create=True), hook,
-               f"AgreeOnStop.{hook} (agreement {self.agreements})", self.timeout)
+        try:
+            _agree(model, _state(model, create=True), hook,
+                   f"AgreeOnStop.{hook} (agreement {self.agreements})", self.timeout)
+        except DistributedFailure:
+            self._release()   # fit ends here: no on_train_end
+            raise
 
     def on_train_begin(self, logs=None):
         self._run("on_train_begin")
@@ -306,6 +312,9 @@ class AgreeOnStop(keras.callbacks.Callback):
         try:
             self._run("on_train_end")
         finally:
-            state = _state(_raw_model(self))
-            if state is not None and state.agreer is not None and state.agreer() is self:
-                state.agreer = None
+            self._release()
+
+    def _release(self):
+        state = _state(_raw_model(self))
+        if state is not None and state.agreer is not None and state.agreer() is self:
+            state.agreer = None

@@ -240,3 +240,35 @@ def test_timeout_ends_a_process_stuck_in_an_agreement():
     assert proc.returncode == 70, proc.stderr[-2000:]
     assert "waited 0.5 s in the agreement at AgreeOnStop.on_epoch_end" in proc.stderr
     assert "returned" not in proc.stdout
+
+
+def test_every_n_steps_agrees_on_those_batches(model, two):
+    peer, sent = two
+    agree = fastcallbacks.AgreeOnStop(every_n_steps=2)
+    agree.set_model(model)
+    model.stop_training = False
+    for batch in range(5):
+        agree.on_train_batch_end(batch)
+    assert len(sent) == 2 and model.stop_training is False   # after batches 1 and 3
+    peer["stop"] = 1.0
+    agree.on_train_batch_end(5)
+    assert len(sent) == 3 and model.stop_training is True
+    agree.on_train_end()
+
+
+def test_after_an_agreed_failure_errors_raise_at_once_again(model, two, tmp_path):
+    peer, _ = two
+    peer["error"] = "X.on_epoch_end: ValueError: bad"
+    agree = fastcallbacks.AgreeOnStop()
+    agree.set_model(model)
+    with pytest.raises(distributed.DistributedFailure):
+        agree.on_epoch_end(0)
+    # That fit is over: a later one without AgreeOnStop is not waited for.
+    assert not distributed._state(model).agreeing()
+
+
+def test_jax_imported_but_not_initialised_is_one_process():
+    jax = pytest.importorskip("jax")
+    assert not jax.distributed.is_initialized()
+    assert _roles._jax_info() is None
+    assert _roles.process_info(None) == (1, 0, True)
