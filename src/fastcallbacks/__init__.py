@@ -33,6 +33,9 @@ def __getattr__(name):
     if name in _CALLBACKS:
         import importlib
 
+        from . import _backend
+
+        _backend.import_keras()  # one short ImportError without a backend
         module = importlib.import_module(f".{_CALLBACKS[name]}", __name__)
         value = getattr(module, name)
         globals()[name] = value
