@@ -43,6 +43,10 @@ def __getattr__(name):
     if name in _SUBMODULES:
         import importlib
 
+        if name == "distributed":   # imports Keras: the same short error
+            from . import _backend
+
+            _backend.import_keras()
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module
