@@ -268,3 +268,36 @@ def test_async_backup_error_surfaces_at_the_next_hook(tmp_path, monkeypatch):
     _backupfiles.BackupFiles(str(tmp_path / "b")).recover()
     meta, state = saved_state(str(tmp_path / "b"))
     assert meta["epoch"] == 1 and state["callbacks"]["History#0"]["epoch"] == [0]
+
+
+class StopAtBatch(Stateless):
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at, self.epoch = (epoch, batch), None
+        self.on_train_batch_end = self._batch_end
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def _batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise RuntimeError("stop here")
+
+
+def test_backups_in_the_first_resumed_epoch_name_that_epoch(tmp_path):
+    """Keras's callback counts epochs at on_epoch_end only: a fresh instance
+    resuming mid-epoch would write its next backups as epoch 0."""
+    directory = str(tmp_path / "b")
+    x, y = np.concatenate([X, X[:8]]), np.concatenate([Y, Y[:8]])  # 4 batches of 8
+
+    def run(stop):
+        make_model().fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False,
+                         callbacks=[stop, fastcallbacks.BackupAndRestore(directory, save_freq=2)])
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        run(StopAtBatch(1, 2))  # backups after batches 1, 3 of epoch 0 and 1 of epoch 1
+    assert saved_state(directory)[0]["epoch"] == 1
+    with pytest.raises(RuntimeError, match="stop here"):
+        run(Stop(2))  # resumed at epoch 1: its batch 3 is backed up
+    meta = saved_state(directory)[0]
+    assert (meta["epoch"], meta["batch"], meta["fastcallbacks"]["position"]) == (1, 3, "batch")
