@@ -59,7 +59,10 @@ class ActivationLogger(ActivationLoggerState, keras.callbacks.Callback):
 
     Args:
         filepath: Path of the `.npz` file (str or PathLike), optionally
-            with an `{epoch}` format field.
+            with an `{epoch}` format field. As with `np.savez`, `.npz` is
+            appended to a path that does not end with it (`"acts_{epoch}"`
+            writes `acts_0.npz`, ...; `"acts.h5"` writes `acts.h5.npz`);
+            the attribute `filepath` holds the name used.
         x: The input sample: an array, or a list or dict of arrays for
             models with several inputs. Its shape is checked against the
             model's inputs at train begin (`ValueError` on a mismatch).
@@ -91,6 +94,12 @@ class ActivationLogger(ActivationLoggerState, keras.callbacks.Callback):
             raise TypeError(
                 "ActivationLogger: `filepath` must be a str or os.PathLike, "
                 f"got {type(filepath).__name__}") from None
+        if isinstance(self.filepath, bytes):
+            self.filepath = os.fsdecode(self.filepath)
+        if not self.filepath.endswith(".npz"):
+            # As np.savez does: "acts" and "acts.h5" write "acts.npz" and
+            # "acts.h5.npz" (an npz is a zip, whatever the name says).
+            self.filepath += ".npz"
         if x is None:
             raise ValueError(
                 "ActivationLogger: `x` (the input sample) is required; Keras 3 "
