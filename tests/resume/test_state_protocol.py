@@ -18,8 +18,9 @@ Y = (np.sin(X.sum(axis=1, keepdims=True) * 2)).astype("float32")
 
 def make_model(lr=0.05):
     keras.utils.set_random_seed(2)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="tanh"),
-                              keras.layers.Dense(1)])
+    model = keras.Sequential([keras.Input((4,)),
+                              keras.layers.Dense(4, activation="tanh", name="hidden"),
+                              keras.layers.Dense(1, name="out")])
     model.compile(keras.optimizers.SGD(lr), "mse")
     return model
 
@@ -301,3 +302,30 @@ def test_backups_in_the_first_resumed_epoch_name_that_epoch(tmp_path):
         run(Stop(2))  # resumed at epoch 1: its batch 3 is backed up
     meta = saved_state(directory)[0]
     assert (meta["epoch"], meta["batch"], meta["fastcallbacks"]["position"]) == (1, 3, "batch")
+
+
+def test_activation_logger_continues_its_file(tmp_path):
+    """Interrupted after ActivationLogger logged epoch 3 but before that
+    epoch's backup: the resumed run keeps epochs 0-2 of the file and
+    writes epochs 3-4 again; the file ends as the uninterrupted run's."""
+
+    class StopAtEnd(Stateless):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 3:
+                raise RuntimeError("stop here")
+
+    def run(name, stop):
+        logger = fastcallbacks.ActivationLogger(str(tmp_path / name / "act.npz"), X[:4])
+        callbacks = [fastcallbacks.BackupAndRestore(str(tmp_path / name / "b")), logger]
+        fit(make_model(), callbacks + ([StopAtEnd()] if stop else []), epochs=5)
+
+    run("a", False)
+    with pytest.raises(RuntimeError, match="stop here"):
+        run("b", True)
+    with np.load(tmp_path / "b" / "act.npz") as z:
+        assert sum(k.endswith("epoch_0003") for k in z.files) > 0  # written past the backup
+    run("b", False)
+    with np.load(tmp_path / "a" / "act.npz") as a, np.load(tmp_path / "b" / "act.npz") as b:
+        assert a.files == b.files and len(a.files) >= 5
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k])
