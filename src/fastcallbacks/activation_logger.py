@@ -261,12 +261,11 @@ class ActivationLogger(ActivationLoggerState, keras.callbacks.Callback):
         self._writes = _roles.is_writer(self.model, self.writer)
         self._unopened = self._writes and not self.per_epoch
         # The file is opened at the first logged epoch (or at the end), so
-        # that a BackupAndRestore resume (set_state) can move it aside first.
+        # that a BackupAndRestore resume (set_state) can continue it.
 
     def _open_single(self):
         self._unopened = False
-        self._writer = self._new_writer(self.filepath)
-        self._carry_over()
+        self._writer = self._open_continued() or self._new_writer(self.filepath)
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch % self.every_n_epochs:
