@@ -50,6 +50,7 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook
 def pytest_xdist_auto_num_workers(config):
     """`-n auto` (addopts): no workers for the benchmarks (timings need a
     quiet machine; pytest-benchmark turns itself off under xdist) or when
