@@ -230,11 +230,12 @@ def assert_same_attributes(k, o):
 
 
 def tensorflow_only(reason):
-    """Marks a test whose premise is a number TensorFlow's kernels produce
-    (a loss that overflows, a trajectory where a rule changes the outcome).
-    Parity with Keras holds on every backend; the premise does not, so on
-    another backend the test would check nothing or fail on the premise.
-    CI runs this suite on TensorFlow, where the test always runs."""
+    """Marks a test whose premise holds on TensorFlow only: a number its
+    kernels produce (a loss that overflows, a trajectory where a rule changes
+    the outcome) or a TensorFlow mechanism (its batched variable read, its
+    distribution strategies). On another backend parity with Keras still
+    holds, but the test would check nothing or fail on the premise. CI runs
+    this suite on TensorFlow, where the test always runs."""
     import keras
     import pytest
 
