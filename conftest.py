@@ -4,9 +4,9 @@
 * The Keras suites (tests/keras, tests/checkpoint, tests/logger, tests/demo)
   get the `keras` marker and the TensorFlow backend unless `KERAS_BACKEND`
   says otherwise (set here, before any test module imports Keras); every
-  test of tests/keras, tests/checkpoint and tests/logger runs under the
-  `core_impl` fixture that switches the core implementation (`impl` is its
-  value; tests/core has its own `impl`, over both implementations).
+  test of tests/keras, tests/checkpoint, tests/logger and tests/resume runs
+  under the `core_impl` fixture that switches the core implementation
+  (`impl` is its value; tests/core has its own `impl`, over both).
 * The Keras suites run once, on the compiled core: tests/core proves the
   compiled core and the pure-Python reference bit-identical (differential
   tests), so running every parity test twice proves nothing more. Tests
@@ -24,8 +24,8 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).parent
-KERAS_SUITES = ("keras", "checkpoint", "logger", "demo")
-IMPL_SUITES = ("keras", "checkpoint", "logger")
+KERAS_SUITES = ("keras", "checkpoint", "logger", "demo", "resume")
+IMPL_SUITES = ("keras", "checkpoint", "logger", "resume")
 
 
 def _suite(path):
@@ -95,7 +95,7 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(autouse=True)
 def core_impl(request):
     """Switches the core implementation for one test of tests/keras,
-    tests/checkpoint or tests/logger and restores it after (elsewhere: None,
+    tests/checkpoint, tests/logger or tests/resume and restores it after (elsewhere: None,
     nothing switched).
 
     Callbacks bind their core at construction, so tests build them inside

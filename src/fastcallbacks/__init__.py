@@ -14,13 +14,17 @@ _CALLBACKS = {
     "TerminateOnNaN": "terminate_on_nan",
     "ModelCheckpoint": "model_checkpoint",
     "ActivationLogger": "activation_logger",
+    "StopWhen": "stop_when",
+    "PlateauSchedule": "plateau_schedule",
+    "BackupAndRestore": "backup_and_restore",
+    "AgreeOnStop": "distributed",
 }
 
 # Submodules loaded on first access (`fastcallbacks.checkpoint.verify`).
-_SUBMODULES = ("checkpoint",)
+_SUBMODULES = ("checkpoint", "criteria", "regularizers", "distributed")
 
 __all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",
-           "NpzWriter", "npz", "checkpoint", *_CALLBACKS]
+           "NpzWriter", "npz", "checkpoint", "criteria", "regularizers", "distributed", *_CALLBACKS]
 
 
 def implementation():
@@ -32,6 +36,9 @@ def __getattr__(name):
     if name in _CALLBACKS:
         import importlib
 
+        from . import _backend
+
+        _backend.import_keras()  # one short ImportError without a backend
         module = importlib.import_module(f".{_CALLBACKS[name]}", __name__)
         value = getattr(module, name)
         globals()[name] = value
@@ -39,6 +46,10 @@ def __getattr__(name):
     if name in _SUBMODULES:
         import importlib
 
+        if name == "distributed":   # imports Keras: the same short error
+            from . import _backend
+
+            _backend.import_keras()
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module

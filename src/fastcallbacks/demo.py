@@ -19,7 +19,10 @@ import sys
 import threading
 import time
 
+from . import _roles
+
 # Every name the run writes into its output directory.
+from ._backend import install_hint as _install_hint
 from ._demofiles import ACTIVATIONS, CHECKPOINT, METRICS, SUMMARY  # noqa: F401
 
 MONITOR = "val_loss"
@@ -137,7 +140,7 @@ def _digits():
     if spec is None:
         raise DemoError(
             "the demo trains on scikit-learn's bundled digits data set, and "
-            "scikit-learn is not installed: pip install \"fastcallbacks[demo]\"")
+            f"scikit-learn is not installed: {_install_hint('demo')}")
     # The file load_digits() reads; reading it directly spares importing
     # scikit-learn and SciPy (about a second). Any surprise: ask load_digits.
     for root in spec.submodule_search_locations or ():
@@ -152,7 +155,7 @@ def _digits():
         from sklearn.datasets import load_digits
     except ImportError as e:
         raise DemoError(f"scikit-learn cannot be imported ({e}): "
-                        "pip install \"fastcallbacks[demo]\"") from None
+                        f"{_install_hint('demo')}") from None
     digits = load_digits()
     return digits.data, digits.target.astype("int64")
 
@@ -202,7 +205,13 @@ def _ms(seconds):
     return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def _import_keras():
+def _import_keras(error=None):
+    """Imports Keras with TensorFlow's start-up noise hidden. Failing, it
+    raises a `DemoError` naming the `demo` extra, or with `error=ImportError`
+    the short missing-backend error of `_backend` (else the original)."""
+    from . import _backend
+
+    error = error or DemoError
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     quiet = "keras" not in sys.modules and os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
     try:
@@ -212,9 +221,13 @@ def _import_keras():
         with _native_stderr_hidden(quiet):
             import keras
     except ImportError as e:
-        raise DemoError(
-            f"Keras or its backend cannot be imported ({e}): "
-            "pip install \"fastcallbacks[demo]\"") from None
+        if error is DemoError:
+            raise DemoError(f"Keras or its backend cannot be imported ({e}): "
+                            f"{_install_hint('demo')}") from None
+        short = _backend.missing_backend_error(e) if isinstance(e, ModuleNotFoundError) else None
+        if short is None:
+            raise
+        raise short from None
     return keras
 
 
@@ -287,7 +300,10 @@ def run(out="fastcallbacks-demo", epochs=None, quick=False, seed=0, plot=True, s
     # CSVLogger after ReduceLROnPlateau: it writes the `learning_rate` key into
     # the logs, and CSVLogger fixes its columns at the first epoch's end.
     csv_logger = keras.callbacks.CSVLogger(paths["metrics"])
-    callbacks = [early, reduce_lr, checkpoint, activations, csv_logger]
+    # Several processes: only the writer writes the CSV, the summary and the
+    # plots (the fastcallbacks callbacks gate their own files).
+    writes = _roles.is_writer(model)
+    callbacks = [early, reduce_lr, checkpoint, activations] + ([csv_logger] if writes else [])
     timer = HookTimer()
     for cb in callbacks:
         timer.instrument(cb, type(cb).__name__)
@@ -370,11 +386,12 @@ def run(out="fastcallbacks-demo", epochs=None, quick=False, seed=0, plot=True, s
         "callback_calls": dict(timer.calls),
         "epoch_numbering": "1-based, as printed by Keras; files keep 0-based indices",
     }
-    with open(os.path.join(out, SUMMARY), "w") as f:
-        json.dump(facts, f, indent=2)
+    if writes:
+        with open(os.path.join(out, SUMMARY), "w") as f:
+            json.dump(facts, f, indent=2)
 
     plot_note = None
-    if plot:
+    if plot and writes:
         from . import plot as plotting
 
         try:

@@ -8,6 +8,7 @@ import numpy as np
 from . import _compat, _impl
 from ._actions import IMPROVED as _IMPROVED
 from ._actions import STOP as _STOP
+from ._callback_state import EarlyStoppingState
 from ._keras_internals import print_msg
 from ._weights import host_arrays
 from .monitor_callback import (
@@ -17,12 +18,14 @@ from .monitor_callback import (
     _check_int,
     _plain_number,
 )
+from .distributed import auto_agree, guarded as _distributed_guard
 
 _LAYER_GET_WEIGHTS = keras.layers.Layer.get_weights
 
 
 
-class EarlyStopping(PatienceAttributes, MonitorCallback):
+@_distributed_guard
+class EarlyStopping(EarlyStoppingState, PatienceAttributes, MonitorCallback):
     """Stop training when a monitored metric has stopped improving.
 
     A drop-in replacement for `keras.callbacks.EarlyStopping`: the same
@@ -172,6 +175,12 @@ class EarlyStopping(PatienceAttributes, MonitorCallback):
         self._epoch = epoch
 
     def on_epoch_end(self, epoch, logs=None):
+        self._epoch_end(epoch, logs)
+        # Several processes without AgreeOnStop: agree the stop here, so that
+        # all stop (and restore the best weights) at the same epoch.
+        auto_agree(self, "on_epoch_end")
+
+    def _epoch_end(self, epoch, logs):
         if self._monitor_op is None:
             # Delay setup until the model's metrics are all built.
             self._set_monitor_op()
