@@ -4,14 +4,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-
-@pytest.fixture(autouse=True, params=["cython"])
-def impl(request):
-    # A subprocess: the implementation is the one the environment selects.
-    return request.param
-
 
 def _run(*args):
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")

@@ -24,9 +24,10 @@ from parity_utils import (
     assert_same_attributes,
     assert_same_scalar,
     binary_data,
-    classifier,
     learning_rate,
+    reused_classifier,
     same_arrays,
+    tensorflow_only,
     terminate_on_nan_kwargs,
 )
 
@@ -80,7 +81,7 @@ def fit(lib, make_callbacks, *, optimizer=lambda: keras.optimizers.Adam(0.05),
     `make_callbacks` returns a list that may contain `Recorder()`s; they are
     kept to compare what the callbacks around ours saw.
     """
-    model = classifier(seed=seed, optimizer=optimizer(), metrics=metrics, loss=loss)
+    model = reused_classifier(seed=seed, optimizer=optimizer(), metrics=metrics, loss=loss)
     if x is None:
         x, y = binary_data(n, 0)
     if validation is None:
@@ -203,7 +204,13 @@ CONFIGS = {
 }
 
 
-@pytest.mark.parametrize("config", list(CONFIGS))
+_DIVERGES = tensorflow_only(
+    "with SGD(-100) TensorFlow's loss overflows to inf/NaN; on JAX the binary "
+    "cross-entropy saturates at a finite value, so TerminateOnNaN has nothing to stop")
+
+
+@pytest.mark.parametrize("config", [
+    pytest.param(c, marks=_DIVERGES) if c == "es-restore-when-ton-stops" else c for c in CONFIGS])
 def test_fit_parity(config):
     make, kwargs = CONFIGS[config]
     k = keras_run(config, make, **kwargs)
@@ -250,11 +257,11 @@ def test_book_example_runs_like_keras():
     def run(lib):
         x, y = binary_data(128, 0)
         xv, yv = binary_data(64, 1)
-        model = classifier(seed=1, optimizer="rmsprop", metrics=["acc"])
+        model = reused_classifier(seed=1, optimizer="rmsprop", metrics=["acc"])
         callbacks = make(lib)
         history = model.fit(x, y, epochs=10, validation_data=(xv, yv), callbacks=callbacks,
                             verbose=0, shuffle=False)
-        return history, model, callbacks
+        return history, model.get_weights(), callbacks  # the model is reused
 
     if "book" not in _KERAS_RUNS:
         _KERAS_RUNS["book"] = run(keras.callbacks)
@@ -262,7 +269,7 @@ def test_book_example_runs_like_keras():
     oh, om, oc = run(fastcallbacks)
     assert_same_history(oh.history, kh.history)
     assert "learning_rate" in oh.history and "val_acc" in oh.history
-    assert same_arrays(om.get_weights(), km.get_weights())
+    assert same_arrays(om, km)
     assert oc[0].stopped_epoch == kc[0].stopped_epoch
     for a, b in zip(oc, kc):
         assert_same_attributes(b, a)
@@ -274,7 +281,7 @@ def _two_fits(lib):
     whose validation labels are flipped (its val_loss never beats the first's)."""
     x, y = binary_data(128, 0)
     xv, yv = binary_data(64, 1)
-    model = classifier(seed=1, optimizer=keras.optimizers.Adam(0.05))
+    model = reused_classifier(seed=1, optimizer=keras.optimizers.Adam(0.05))
     es = lib.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
     rop = lib.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1)
     runs = []
@@ -344,6 +351,7 @@ def test_terminate_on_nan_data(raise_error):
         assert math.isnan(o.history["loss"][0]) and len(o.epochs) == 1
 
 
+@_DIVERGES
 def test_terminate_on_nan_diverging_loss():
     """A learning rate so large (gradient ascent) that the loss overflows."""
     kwargs = dict(optimizer=lambda: keras.optimizers.SGD(-100.0), epochs=8)
@@ -546,6 +554,9 @@ def _simulate_es(values, patience):
 
 
 @pytest.mark.reference_smoke
+@tensorflow_only("on JAX's val_loss trajectory the raw values and their running median "
+                 "stop at the same epoch with the same best, so the smoothing changes "
+                 "nothing there")
 def test_window_median_decides_on_the_median():
     """Noisy validation (16 samples, large learning rate): the decision
     follows the running median of 3, computed here from the History."""

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from fastcallbacks import _weights
+from parity_utils import tensorflow_only
 
 
 def _variables():
@@ -91,9 +92,8 @@ def test_per_variable_fallback_same_result(monkeypatch):
 
 
 @pytest.mark.keras
+@tensorflow_only("it injects an error into TensorFlow's batched variable read")
 def test_batched_read_error_falls_back(monkeypatch):
-    if keras.backend.backend() != "tensorflow":
-        pytest.fail("this test needs the TensorFlow backend (the CI backend)")
     from tensorflow.python.framework import errors
 
     variables = _variables()
@@ -194,10 +194,9 @@ print("ok")
 
 
 @pytest.mark.keras
+@tensorflow_only("tf.distribute.MirroredStrategy over two logical CPUs")
 def test_devices_and_mirrored_variables():
     # Two logical CPUs must be set up before TensorFlow starts: a new process.
-    if keras.backend.backend() != "tensorflow":
-        pytest.fail("this test needs the TensorFlow backend (the CI backend)")
     import subprocess
     import sys
 
