@@ -209,8 +209,13 @@ def binary_data(n=128, seed=0, features=4):
 
 
 def classifier(seed=1, optimizer="rmsprop", metrics=("acc",),
-               loss="binary_crossentropy", features=4):
-    """A seeded 4 -> 8 -> 1 classifier; same seed, same initial weights."""
+               loss="binary_crossentropy", features=4, output="sigmoid"):
+    """A seeded 4 -> 8 -> 1 classifier; same seed, same initial weights.
+
+    `output=None`: a linear output, whose loss can grow without bound on
+    every backend (a sigmoid's binary cross-entropy saturates on torch and
+    JAX, where Keras clips the probability instead of using the logits).
+    """
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -218,7 +223,7 @@ def classifier(seed=1, optimizer="rmsprop", metrics=("acc",),
         [
             keras.Input((features,)),
             keras.layers.Dense(8, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
+            keras.layers.Dense(1, activation=output),
         ]
     )
     model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
