@@ -22,7 +22,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).parent
-KERAS_SUITES = ("keras", "checkpoint", "logger", "demo")
+KERAS_SUITES = ("keras", "checkpoint", "logger", "demo", "resume")
 
 
 def pytest_addoption(parser):

@@ -12,7 +12,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import CompileError, LinkError, SetupError
 
-MODULES = ["ring", "tracker", "snapshot", "npzwriter"]
+MODULES = ["ring", "tracker", "snapshot", "npzwriter", "criteria"]
 CORE = "cyext/fastcallbacks/_core"
 EXTRA_INCLUDES = {
     "npzwriter": [CORE],  # fc_deflate.h, npz_platform.h

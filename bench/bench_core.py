@@ -35,6 +35,24 @@ def bench_push_stat_and_update_single_values(benchmark, impl):
     benchmark.extra_info["values_per_round"] = len(values)
 
 
+@pytest.mark.parametrize("cls", ["engine", "RingMonitor"])
+def bench_facade_hot_path(benchmark, cls):
+    """The public RingMonitor (the façade deriving from the engine) against
+    the bare compiled engine: push_stat(median, window=50), 1000 values.
+    The ratio stays at 1: the façade adds no call to the hot path."""
+    benchmark.group = "core: RingMonitor façade vs bare engine, push_stat x 1000"
+    benchmark.extra_info["anchor"] = cls == "engine"
+    r = c_ring.RingEngine(50, 2 / 51) if cls == "engine" else c_ring.RingMonitor(50)
+    values = np.random.default_rng(0).normal(size=1000).tolist()
+
+    def run():
+        for v in values:
+            r.push_stat(v, "median")
+
+    benchmark.pedantic(run, rounds=50, iterations=1, warmup_rounds=2)
+    benchmark.extra_info["values_per_round"] = len(values)
+
+
 @pytest.mark.parametrize("impl", list(IMPLS))
 def bench_extend_bulk(benchmark, impl):
     """Bulk values (a numpy array) into the ring."""

@@ -98,4 +98,11 @@ with keras.StatelessScope(state_mapping=[(v, keras.ops.zeros(v.shape, v.dtype)) 
     got = host_arrays(variables)
     assert same(got) and not any(a.any() for a in got[:len(m.weights)]), "StatelessScope ignored"
 print("host arrays ok")
+# StopWhen, PlateauSchedule and VariableL2 in real fit (tests/criteria/plateau_l2_script.py).
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "criteria"))
+import plateau_l2_script
+with tempfile.TemporaryDirectory() as d:
+    plateau_l2_script.run(d)
+print("criteria ok")
 print("ALL OK")

@@ -14,13 +14,16 @@ _CALLBACKS = {
     "TerminateOnNaN": "terminate_on_nan",
     "ModelCheckpoint": "model_checkpoint",
     "ActivationLogger": "activation_logger",
+    "StopWhen": "stop_when",
+    "PlateauSchedule": "plateau_schedule",
+    "BackupAndRestore": "backup_and_restore",
 }
 
 # Submodules loaded on first access (`fastcallbacks.checkpoint.verify`).
-_SUBMODULES = ("checkpoint",)
+_SUBMODULES = ("checkpoint", "criteria", "regularizers")
 
 __all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",
-           "NpzWriter", "npz", "checkpoint", *_CALLBACKS]
+           "NpzWriter", "npz", "checkpoint", "criteria", "regularizers", *_CALLBACKS]
 
 
 def implementation():
@@ -32,6 +35,9 @@ def __getattr__(name):
     if name in _CALLBACKS:
         import importlib
 
+        from . import _backend
+
+        _backend.import_keras()  # one short ImportError without a backend
         module = importlib.import_module(f".{_CALLBACKS[name]}", __name__)
         value = getattr(module, name)
         globals()[name] = value

@@ -25,8 +25,11 @@ def example(epochs=10, seed=0):
     `ReduceLROnPlateau(monitor='val_loss', factor=0.1, patience=10)`.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
     import numpy as np
+
+    from . import demo as _demo
+
+    keras = _demo._import_keras(ImportError)
 
     import fastcallbacks
 
@@ -76,7 +79,8 @@ def _member_row(key, described):
     layer, epoch = key, ""
     head, _, tail = key.rpartition("/")
     if head and tail.startswith("epoch_") and tail[6:].isdigit():
-        layer, epoch = head, str(int(tail[6:]))
+        # Counted from 1, as Keras prints "Epoch 1/10" (member epoch_0000).
+        layer, epoch = head, str(int(tail[6:]) + 1)
     return [layer, epoch, *described]
 
 
@@ -95,7 +99,11 @@ def _loadable_rows(path):
 
     rows = []
     with _npzread.open_regular(path) as f, zipfile.ZipFile(f) as z:
-        for info in z.infolist():
+        infos = z.infolist()
+        if infos and not any(i.filename.endswith(".npy") for i in infos):
+            return None, (f"not an npz file: a zip archive without .npy members "
+                          f"({len(infos)} member(s), e.g. {infos[0].filename!r})")
+        for info in infos:
             key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
             try:
                 with z.open(info) as m:
@@ -145,16 +153,27 @@ def _inspect(path, out):
                     "killed, or another program wrote it); it needs no recovery")
             print(f"{path}: {len(rows)} member(s), {what}.", file=out)
             return rows, 0
+        if reason and reason.startswith("not an npz file"):
+            print(f"{path}: {reason}.", file=out)
+            return [], 1
     rows = _salvage_rows(path)
     why = f": {reason}" if reason else ""
     if rows:
         print(f"{path}: damaged (not loadable{why}): the writer was killed while writing "
               f"its directory, or the file was cut or changed. {len(rows)} complete "
               "member(s) can be salvaged with fastcallbacks.npz.recover(path).", file=out)
+    elif _zip_head(path):
+        print(f"{path}: damaged npz{why}; no complete member found.", file=out)
     else:
-        print(f"{path}: damaged or not an npz file{why}; no complete member found.",
-              file=out)
+        print(f"{path}: not an npz file (no zip record in it).", file=out)
     return rows, 1
+
+
+def _zip_head(path):
+    from . import _npzread
+
+    with _npzread.open_regular(path) as f:
+        return f.read(4) == b"PK\x03\x04"
 
 
 def inspect(path, out=None, err=None):
@@ -177,6 +196,9 @@ def inspect(path, out=None, err=None):
         widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
         for r in [header] + rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip(), file=out)
+        if any(r[1] for r in rows):
+            print("(epoch counted from 1, as Keras prints it: member epoch_0000 is epoch 1)",
+                  file=out)
     return code
 
 
@@ -223,7 +245,11 @@ def main(argv=None):
     if args.command == "example":
         if args.epochs < 1:
             parser.error("--epochs must be >= 1")
-        example(epochs=args.epochs, seed=args.seed)
+        try:
+            example(epochs=args.epochs, seed=args.seed)
+        except ImportError as e:  # no backend: one line, no traceback
+            print(f"python -m fastcallbacks example: error: {e}", file=sys.stderr)
+            return 1
     return 0
 
 

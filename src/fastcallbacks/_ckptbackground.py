@@ -7,6 +7,7 @@ import warnings
 
 from . import _compat
 from . import checkpoint
+from ._callback_state import ModelCheckpointState  # noqa: F401 - ModelCheckpoint's base
 from ._keras_internals import print_msg
 
 
@@ -84,18 +85,33 @@ class BackgroundSaves:
 
 
 def _background_error(error, filepath):
+    return named_error(error, filepath, background=True)
+
+
+def named_error(error, filepath, background=False):
+    """The error of a failed save, naming `filepath`, the file the user
+    asked for, instead of the temporary name it was written under: an
+    `OSError` with an errno becomes the same subclass with that errno and
+    `filename=filepath`, chained from the original (`__cause__`); other
+    errors get a note naming `filepath` and are returned themselves."""
     if isinstance(error, OSError) and error.errno is not None:
-        new = type(error)(
-            error.errno,
-            f"ModelCheckpoint: the background save to {filepath} failed: "
-            f"{error.strerror}; the previous file there is unchanged",
-            filepath,
-        )
+        if background:
+            text = (f"ModelCheckpoint: the background save to {filepath} failed: "
+                    f"{error.strerror}; the previous file there is unchanged")
+        else:
+            text = error.strerror
+        try:
+            new = type(error)(error.errno, text, filepath)
+        except Exception:  # a subclass with another constructor
+            new = OSError(error.errno, text, filepath)
         new.__cause__ = error
+        new.__suppress_context__ = True
         return new
-    note = f"(raised by the background save to {filepath})"
+    what = "background save" if background else "save"
+    note = f"(raised by the {what} to {filepath})"
     if hasattr(error, "add_note"):
         error.add_note(note)
     else:  # Python 3.10: no add_note; keep the note where 3.11 keeps it
         error.__notes__ = [*getattr(error, "__notes__", ()), note]
     return error
+

@@ -9,7 +9,7 @@ fallback.
 import os
 import platform
 
-MODULES = ("ring", "tracker", "snapshot", "npzwriter")
+MODULES = ("ring", "tracker", "snapshot", "npzwriter", "criteria")
 
 _NAMES = {"cython": "fastcallbacks._core", "python": "fastcallbacks._reference"}
 
@@ -44,6 +44,7 @@ ring = _mods["ring"]
 tracker = _mods["tracker"]
 snapshot = _mods["snapshot"]
 npzwriter = _mods["npzwriter"]
+criteria = _mods["criteria"]
 
 
 def use(impl):
@@ -51,7 +52,7 @@ def use(impl):
 
     Meant for tests and benchmarks; returns the previous name.
     """
-    global name, ring, tracker, snapshot, npzwriter
+    global name, ring, tracker, snapshot, npzwriter, criteria
     if impl not in _NAMES:
         raise ValueError(f"`impl` must be 'cython' or 'python', got {impl!r}")
     mods = _load(impl)
@@ -59,4 +60,5 @@ def use(impl):
     name = impl
     ring, tracker, snapshot = mods["ring"], mods["tracker"], mods["snapshot"]
     npzwriter = mods["npzwriter"]
+    criteria = mods["criteria"]
     return previous

@@ -5,13 +5,13 @@ GIL held before any byte is queued, so they validate, name and describe a
 member identically.
 """
 
+import errno
 import os
 import sys
-import tempfile
 
 import numpy as np
 
-from . import _npyheader
+from . import _npyheader, _tempfiles
 
 # Zip layout constants (PKWARE APPNOTE 6.3.x).
 ALIGN = 64                    # data of stored members starts at a multiple of this
@@ -42,6 +42,9 @@ def check_options(path, compress, durable, queue_bytes, force_zip64):
         raise TypeError(f"NpzWriter: `queue_bytes` must be an int, got {queue_bytes!r}")
     if queue_bytes < 1:
         raise ValueError(f"NpzWriter: `queue_bytes` must be >= 1, got {queue_bytes}")
+    if queue_bytes > 2**63 - 1:
+        raise OverflowError(
+            f"NpzWriter: `queue_bytes` must be <= 2**63 - 1, got {queue_bytes}")
     return path, int(queue_bytes)
 
 
@@ -174,7 +177,8 @@ def npy_header(a, fortran):
     return header
 
 
-def _write_at(fd, data, offset):
+def write_at(fd, data, offset):
+    """Writes all of `data` at `offset` of `fd` (pwrite, repeated)."""
     view = memoryview(data).cast("B")
     while len(view):
         if hasattr(os, "pwrite"):
@@ -281,32 +285,24 @@ def create_empty(path, end_page, end_at, durable):
     name afterwards, which also works on Windows, where an open file cannot
     be renamed.
     """
-    import errno
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=directory)
-    try:
+    tmp, fd = _tempfiles.create_temp(path, ".tmp")
+    with _tempfiles.unlink_on_failure(tmp):
         try:
             while True:
                 try:
                     os.ftruncate(fd, 0)
-                    _write_at(fd, PLACEHOLDER, 0)
-                    _write_at(fd, end_page(end_at), end_at)
+                    write_at(fd, PLACEHOLDER, 0)
+                    write_at(fd, end_page(end_at), end_at)
                     break
                 except OSError as e:
                     if e.errno != errno.EFBIG or end_at < 2 * PAGE:
                         raise
                     end_at = max(end_at // 2 // PAGE * PAGE, PAGE)
+            # The mode open() would give it, whatever created it.
+            _tempfiles.apply_default_mode(fd)
             if durable:
                 os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0)), end_at

@@ -65,6 +65,50 @@ def starts_like_npz(head):
 
 # -- decoding ------------------------------------------------------------------
 
+class Inflate:
+    """Iterates the decoded chunks of the raw deflate data
+    `buf[start:start+csize]`, never more than `chunk` bytes at a time.
+
+    Like zipfile it stops at `usize` decoded bytes, and accepts data that
+    ends without an end mark once all of `csize` is used. Raises zlib.error
+    for data that does not decode. Meanwhile and afterwards: `total` is the
+    bytes decoded, `read` the compressed bytes read, and, once done, `used`
+    the compressed bytes the stream took (less than `csize` when the
+    stream ends early).
+    """
+
+    def __init__(self, buf, start, csize, usize, chunk=CHUNK):
+        self._buf, self._start, self._csize = buf, start, csize
+        self._usize, self._chunk = usize, chunk
+        self.total = self.read = 0
+        self.used = None
+
+    def __iter__(self):
+        buf, start, chunk, usize = self._buf, self._start, self._chunk, self._usize
+        d = zlib.decompressobj(-15)
+        pos, end = start, start + self._csize
+        while not d.eof:
+            if d.unconsumed_tail:
+                data = d.unconsumed_tail
+            elif pos < end:
+                data = buf[pos:min(pos + chunk, end)]
+                pos += len(data)
+                self.read = pos - start
+            else:
+                data = b""
+            out = d.decompress(data, chunk)
+            if not out and not data:
+                break   # all of csize used without an end mark: zipfile accepts it
+            out = out[:usize - self.total]   # like zipfile: never past the size
+            self.total += len(out)
+            if out:
+                yield out
+            if self.total == usize:
+                break
+        # Ended early: only the stream. Otherwise all of csize, as read.
+        self.used = (pos - start - len(d.unused_data)) if d.eof else self._csize
+
+
 def decoded_chunks(buf, start, csize, method, usize, crc=None, chunk=CHUNK):
     """Yields the decoded bytes of a member's data `buf[start:start+csize]`.
 
@@ -86,30 +130,15 @@ def decoded_chunks(buf, start, csize, method, usize, crc=None, chunk=CHUNK):
             yield out
         total = usize
     elif method == zr.DEFLATED:
-        d = zlib.decompressobj(-15)
-        pos, end = start, start + csize
+        inflate = Inflate(buf, start, csize, usize, chunk)
         try:
-            while not d.eof:
-                if d.unconsumed_tail:
-                    data = d.unconsumed_tail
-                elif pos < end:
-                    data = buf[pos:min(pos + chunk, end)]
-                    pos += len(data)
-                else:
-                    data = b""
-                out = d.decompress(data, chunk)
-                if not out and not data:
-                    break
-                out = out[:usize - total]   # like zipfile: never past the size
-                total += len(out)
-                if out:
-                    if crc is not None:
-                        value = zlib.crc32(out, value)
-                    yield out
-                if total == usize:
-                    break
+            for out in inflate:
+                if crc is not None:
+                    value = zlib.crc32(out, value)
+                yield out
         except zlib.error as e:
             raise zipfile.BadZipFile(f"the member's deflate data is corrupt: {e}") from None
+        total = inflate.total
     else:
         raise zipfile.BadZipFile(f"unsupported compression method {method}")
     if total != usize:

@@ -14,11 +14,11 @@ and, when it starts like a `.npy`, if its header is valid and fits.
 import bisect
 import errno
 import os
-import secrets
 import zlib
 
 from . import _npyheader
 from . import _npzread
+from . import _tempfiles
 from . import _ziprecords as zr
 from ._npzformat import ALIGN
 
@@ -147,7 +147,7 @@ def _check(buf, start, csize, method, usize):
     zipfile reads such a member), `read` the bytes read to find out."""
     if start < 0 or csize < 0 or start + csize > len(buf):
         return None, 0
-    value, head, total = 0, b"", 0
+    value, head = 0, b""
     if method == zr.STORED:
         if csize != usize:
             return None, 0
@@ -156,33 +156,16 @@ def _check(buf, start, csize, method, usize):
             head += out[:max((1 << 16) - len(head), 0)]
             value = zlib.crc32(out, value)
         return (value, head, csize), csize
-    d = zlib.decompressobj(-15)
-    pos, end = start, start + csize
+    inflate = _npzread.Inflate(buf, start, csize, usize)
     try:
-        while not d.eof:
-            if d.unconsumed_tail:
-                data = d.unconsumed_tail
-            elif pos < end:
-                data = buf[pos:min(pos + _npzread.CHUNK, end)]
-                pos += len(data)
-            else:
-                data = b""
-            out = d.decompress(data, _npzread.CHUNK)
-            if not out and not data:
-                break   # all of csize used without an end mark: zipfile accepts it
-            out = out[:usize - total]   # zipfile stops at the size, too
-            total += len(out)
+        for out in inflate:
             head += out[:max((1 << 16) - len(head), 0)]
             value = zlib.crc32(out, value)
-            if total == usize:
-                break
     except zlib.error:
-        return None, pos - start
-    if total != usize:
-        return None, pos - start
-    # Ended early: keep only the stream. Otherwise keep all of csize, as read.
-    used = (pos - start - len(d.unused_data)) if d.eof else csize
-    return (value, head, used), pos - start
+        return None, inflate.read
+    if inflate.total != usize:
+        return None, inflate.read
+    return (value, head, inflate.used), inflate.read
 
 
 def _npy_fits(head, usize):
@@ -342,51 +325,31 @@ def find_members(buf, prefer=None, extents=None):
 
 def write_salvage(buf, members, path, mode, comment):
     """Writes `members` (copied from `buf`) as a fresh zip to a new temporary
-    file next to `path` (created with O_EXCL, never following a link) and
-    returns its name. Stored members' data is 64-byte aligned."""
-    directory = os.path.dirname(os.path.abspath(path))
-    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-             | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.recover-"
-                                  f"{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, flags, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pos, cd = 0, bytearray()
-            for m in members:
-                align = ALIGN if m.method == zr.STORED else 0
-                head = zr.local_header(m.raw_name, m.method, m.crc, m.csize, m.usize, pos,
-                                       align)
-                f.write(head)
-                for p in range(m.data_offset, m.end, _npzread.CHUNK):
-                    f.write(buf[p:min(p + _npzread.CHUNK, m.end)])
-                cd += zr.central_entry(m.raw_name, m.method, m.crc, m.csize, m.usize, pos)
-                pos += len(head) + m.csize
-            f.write(cd)
-            f.write(zr.end_records(len(members), len(cd), pos, comment))
-            f.flush()
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode & 0o7777)
-            os.fsync(f.fileno())
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    file next to `path` (`_tempfiles.create_temp`: created with O_EXCL, never
+    following a link) with permission bits `mode`, and returns its name.
+    Stored members' data is 64-byte aligned."""
+    tmp, fd = _tempfiles.create_temp(path, ".recover")
+    with _tempfiles.unlink_on_failure(tmp), os.fdopen(fd, "wb") as f:
+        pos, cd = 0, bytearray()
+        for m in members:
+            align = ALIGN if m.method == zr.STORED else 0
+            head = zr.local_header(m.raw_name, m.method, m.crc, m.csize, m.usize, pos,
+                                   align)
+            f.write(head)
+            for p in range(m.data_offset, m.end, _npzread.CHUNK):
+                f.write(buf[p:min(p + _npzread.CHUNK, m.end)])
+            cd += zr.central_entry(m.raw_name, m.method, m.crc, m.csize, m.usize, pos)
+            pos += len(head) + m.csize
+        f.write(cd)
+        f.write(zr.end_records(len(members), len(cd), pos, comment))
+        f.flush()
+        if hasattr(os, "fchmod"):
+            os.fchmod(f.fileno(), mode & 0o7777)
+        os.fsync(f.fileno())
     return tmp
 
 
 def replace(tmp, path):
     """Moves `tmp` over `path` and flushes the directory entry."""
     os.replace(tmp, path)
-    try:
-        dfd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    _tempfiles.fsync_dir(path)

@@ -15,6 +15,7 @@ of files found in a directory never raise on garbage: they skip the entry
 and warn once per entry.
 """
 
+import contextlib
 import errno
 import functools
 import hashlib
@@ -117,6 +118,98 @@ def create_temp(path, suffix=""):
         except FileExistsError:  # planted, or (2**-96) a collision
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary name", os.fspath(path))
+
+
+def _read_umask():
+    # The umask is process-wide and os.umask() can only read it by setting
+    # it; setting it back is racy with other threads creating files. Linux
+    # (4.7+) reports it in /proc/self/status, which changes nothing.
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8) & 0o777
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _umask_at_import():
+    # Elsewhere read it once, here, while the package is being imported
+    # (before it starts any thread of its own).
+    mask = _read_umask()
+    if mask is None:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+_IMPORT_UMASK = _umask_at_import()
+
+
+def default_mode():
+    """The permission bits `open()` gives a new file: `0o666` less the
+    process's umask (read from /proc/self/status where the OS has it, so a
+    umask changed after import is honoured there; elsewhere the umask read
+    once when fastcallbacks was imported)."""
+    mask = _read_umask()
+    return 0o666 & ~(_IMPORT_UMASK if mask is None else mask)
+
+
+def apply_default_mode(fd_or_path):
+    """Gives a file the mode `open()` would have given it (`default_mode()`).
+
+    Files made from a private temporary file (`tempfile.mkstemp` creates
+    them 0600) get the usual permissions this way before they replace the
+    user's file. Takes an open descriptor (`os.fchmod`) or a path
+    (`os.chmod`, following no symlink where the OS allows); does nothing on
+    Windows, where modes are not permission bits. Returns the mode set
+    (None on Windows).
+    """
+    if os.name == "nt":
+        return None
+    mode = default_mode()
+    if isinstance(fd_or_path, int):
+        os.fchmod(fd_or_path, mode)
+    elif os.chmod in os.supports_follow_symlinks:
+        os.chmod(fd_or_path, mode, follow_symlinks=False)
+    else:  # pragma: no cover - no lchmod
+        os.chmod(fd_or_path, mode)
+    return mode
+
+
+def remove_quietly(path):
+    """Unlinks `path`, ignoring every OSError (already gone, not ours)."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+@contextlib.contextmanager
+def unlink_on_failure(path):
+    """Removes the temporary file `path` (quietly) if the block raises, then
+    lets the exception go on: a failed write never leaves its temp behind."""
+    try:
+        yield path
+    except BaseException:
+        remove_quietly(path)
+        raise
+
+
+def fsync_dir(path):
+    """Flushes the directory entry of `path` (its directory) to the device;
+    quietly does nothing where directories cannot be opened (Windows)."""
+    try:
+        dfd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
 
 
 def create_temp_dir(path):

@@ -151,11 +151,11 @@ def descriptors_at(buf, pos, zip64):
 
 # -- encoders -----------------------------------------------------------------
 
-def local_header(raw_name, method, crc, csize, usize, offset, align=0):
+def local_header(raw_name, method, crc, csize, usize, offset, align=0, zip64=False):
     """A local header with real sizes (no data descriptor), zip64 sizes when
-    needed, and, with `align`, an alignment extra field that puts the data at
-    a multiple of `align`."""
-    zip64 = csize > ZIP64_LIMIT or usize > ZIP64_LIMIT
+    needed (always with `zip64=True`), and, with `align`, an alignment extra
+    field that puts the data at a multiple of `align`."""
+    zip64 = zip64 or csize > ZIP64_LIMIT or usize > ZIP64_LIMIT
     extra = b""
     if zip64:
         extra = struct.pack("<HHQQ", ZIP64_EXTRA_ID, 16, usize, csize)
@@ -168,10 +168,13 @@ def local_header(raw_name, method, crc, csize, usize, offset, align=0):
                       crc, csize, usize, len(raw_name), len(extra)) + raw_name + extra
 
 
-def central_entry(raw_name, method, crc, csize, usize, offset):
-    """A central-directory entry, with zip64 fields where a value needs them."""
+def central_entry(raw_name, method, crc, csize, usize, offset, zip64=False,
+                  external_attr=EXTERNAL_ATTR):
+    """A central-directory entry, with zip64 fields where a value needs them
+    (for every value with `zip64=True`), and `external_attr` (the Unix mode
+    in its high 16 bits)."""
     values = [usize, csize, offset]
-    big = [v > ZIP64_LIMIT for v in values]
+    big = [zip64 or v > ZIP64_LIMIT for v in values]
     extra = b""
     if any(big):
         fields = [v for v, b in zip(values, big) if b]
@@ -181,13 +184,15 @@ def central_entry(raw_name, method, crc, csize, usize, offset):
     flags = 0 if raw_name.isascii() else FLAG_UTF8
     return CENTRAL.pack(CENTRAL_SIG, (3 << 8) | version, version, flags, method, DOS_TIME,
                         DOS_DATE, crc, csize, usize, len(raw_name), len(extra), 0, 0, 0,
-                        EXTERNAL_ATTR, offset) + raw_name + extra
+                        external_attr, offset) + raw_name + extra
 
 
-def end_records(count, cd_size, cd_offset, comment=b""):
+def end_records(count, cd_size, cd_offset, comment=b"", zip64=False):
     """The end-of-central-directory record, preceded by the zip64 end record
-    and locator when the count, size or offset needs them."""
-    if count < COUNT_LIMIT and cd_size <= ZIP64_LIMIT and cd_offset <= ZIP64_LIMIT:
+    and locator when the count, size or offset needs them (always with
+    `zip64=True`)."""
+    if (not zip64 and count < COUNT_LIMIT and cd_size <= ZIP64_LIMIT
+            and cd_offset <= ZIP64_LIMIT):
         return END.pack(END_SIG, 0, 0, count, count, cd_size, cd_offset,
                         len(comment)) + comment
     end64_at = cd_offset + cd_size

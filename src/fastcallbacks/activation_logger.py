@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from . import _impl
+from ._logger_resume import ActivationLoggerState
 
 _EPOCH_FIELD = re.compile(r"\{epoch(?::[^}]*)?\}")
 
@@ -31,7 +32,7 @@ def _leaves(x):
 
 _CHUNK = 1024  # samples per forward pass
 
-class ActivationLogger(keras.callbacks.Callback):
+class ActivationLogger(ActivationLoggerState, keras.callbacks.Callback):
     """Saves the activations of chosen layers on a fixed input, every few epochs.
 
     Keras 3 gives callbacks no validation data, so the input sample `x` is
@@ -58,7 +59,10 @@ class ActivationLogger(keras.callbacks.Callback):
 
     Args:
         filepath: Path of the `.npz` file (str or PathLike), optionally
-            with an `{epoch}` format field.
+            with an `{epoch}` format field. As with `np.savez`, `.npz` is
+            appended to a path that does not end with it (`"acts_{epoch}"`
+            writes `acts_0.npz`, ...; `"acts.h5"` writes `acts.h5.npz`);
+            the attribute `filepath` holds the name used.
         x: The input sample: an array, or a list or dict of arrays for
             models with several inputs. Its shape is checked against the
             model's inputs at train begin (`ValueError` on a mismatch).
@@ -90,6 +94,12 @@ class ActivationLogger(keras.callbacks.Callback):
             raise TypeError(
                 "ActivationLogger: `filepath` must be a str or os.PathLike, "
                 f"got {type(filepath).__name__}") from None
+        if isinstance(self.filepath, bytes):
+            self.filepath = os.fsdecode(self.filepath)
+        if not self.filepath.endswith(".npz"):
+            # As np.savez does: "acts" and "acts.h5" write "acts.npz" and
+            # "acts.h5.npz" (an npz is a zip, whatever the name says).
+            self.filepath += ".npz"
         if x is None:
             raise ValueError(
                 "ActivationLogger: `x` (the input sample) is required; Keras 3 "
@@ -136,6 +146,7 @@ class ActivationLogger(keras.callbacks.Callback):
         self._extractor = None
         self._names = []
         self._writer = None
+        self._unopened = False
 
     # -- setup ---------------------------------------------------------------
     def _selected_layers(self, model):
@@ -235,8 +246,14 @@ class ActivationLogger(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._close_writer()
         self._build()
-        if not self.per_epoch:
-            self._writer = self._new_writer(self.filepath)
+        self._unopened = not self.per_epoch
+        # The file is opened at the first logged epoch (or at the end), so
+        # that a BackupAndRestore resume (set_state) can move it aside first.
+
+    def _open_single(self):
+        self._unopened = False
+        self._writer = self._new_writer(self.filepath)
+        self._carry_over()
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch % self.every_n_epochs:
@@ -246,6 +263,8 @@ class ActivationLogger(keras.callbacks.Callback):
             self._close_writer()   # the previous epoch's file (writes overlapped)
             path = _EPOCH_FIELD.sub(lambda m: m.group(0).format(epoch=epoch), self.filepath)
             self._writer = self._new_writer(path)
+        elif self._unopened:
+            self._open_single()
         for name, out in zip(self._names, outputs):
             a = np.asarray(out)
             if a.dtype.kind == "V" and a.dtype.names is None:   # bfloat16 and friends
@@ -254,6 +273,8 @@ class ActivationLogger(keras.callbacks.Callback):
             self._writer.add(member, a)
 
     def on_train_end(self, logs=None):
+        if self._unopened:
+            self._open_single()
         self._close_writer()
 
     # -- internals -----------------------------------------------------------

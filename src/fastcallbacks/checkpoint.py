@@ -1,8 +1,10 @@
 """Checkpoint integrity: sidecar checksums, `verify`, `latest_good`.
 
-Every file `fastcallbacks.ModelCheckpoint` writes gets a sidecar
-`<file>.checksum.json` holding its size and SHA-256. Both are written
-atomically (temporary file in the same directory, flush, fsync,
+With `checksum=True` (not the default: a default ModelCheckpoint writes
+exactly Keras's files), every file `fastcallbacks.ModelCheckpoint` writes
+gets a sidecar `<file>.checksum.json` holding its size and SHA-256. Files
+without one are verified structurally (`_ckptcheck`). A file and its
+sidecar are both written atomically (temporary file in the same directory, flush, fsync,
 `os.replace`, fsync of the directory), in an order that keeps the pair
 consistent whatever moment the process is killed at:
 
@@ -24,7 +26,7 @@ import os
 import threading
 import time
 
-from . import _tempfiles
+from . import _ckptcheck, _tempfiles
 from ._tempfiles import (  # noqa: F401 - part of this module's interface
     _TMP_MARK,
     _host_tag,
@@ -373,52 +375,74 @@ def _matching_entry(path):
     return None
 
 
+def _has_sidecar(path):
+    return os.path.lexists(sidecar_path(path))
+
+
 def verify(path):
     """Whether the checkpoint at `path` is complete and unchanged.
 
-    True only if the file exists, has a sidecar (`<path>.checksum.json`,
-    written by `fastcallbacks.ModelCheckpoint`) and its size and SHA-256
-    match the sidecar. A file without a sidecar does not verify.
+    With a sidecar (`<path>.checksum.json`, written by
+    `fastcallbacks.ModelCheckpoint(..., checksum=True)`): True only if the
+    file's size and SHA-256 match it; a sidecar that is not one (garbage,
+    a FIFO, a directory, a symlink) fails, with a `UserWarning`. Without a
+    sidecar (the default `checksum=False`), a structural check: True if
+    the file is a `.keras` zip whose members all pass their CRC-32 and
+    whose weights read, or an HDF5 file (`.h5`, `.weights.h5`) whose every
+    dataset reads. That catches a cut or damaged file, not one replaced by
+    other valid weights (only the checksum does); any other suffix fails.
 
     Example:
 
     >>> fastcallbacks.checkpoint.verify("ckpt/best.keras")
     True
     """
-    return _matching_entry(os.fspath(path)) is not None
+    path = os.fspath(path)
+    if not _has_sidecar(path):
+        return _ckptcheck.structurally_sound(path)
+    return _matching_entry(path) is not None
 
 
 def latest_good(directory):
     """The newest checkpoint in `directory` that verifies, or None.
 
-    "Newest" is the save time recorded in the sidecar (then the file's
-    modification time and name break ties). Only files with a sidecar are
-    considered; temporary files left by an interrupted save never are.
-    Files are hashed newest first until one verifies. A sidecar that is
-    not one (garbage, invalid entries, a FIFO, a directory, a symlink) is
-    skipped with a `UserWarning`, once per file.
+    Candidates are the files with a sidecar and the `.keras`, `.h5` and
+    `.weights.h5` files without one (see `verify`); temporary files left
+    by an interrupted save never are. "Newest" is the save time recorded
+    in the sidecar, else the file's modification time (then the name
+    breaks ties). Files are checked newest first until one verifies. A
+    sidecar that is not one (garbage, invalid entries, a FIFO, a
+    directory, a symlink) is skipped with a `UserWarning`, once per file.
     """
     directory = os.fspath(directory)
     try:
-        names = os.listdir(directory)
+        names = set(os.listdir(directory))
     except FileNotFoundError:
         return None
     candidates = []
     for name in names:
-        if not name.endswith(SIDECAR_SUFFIX) or is_temp_name(name):
+        if is_temp_name(name):
             continue
-        data_name = name[: -len(SIDECAR_SUFFIX)]
+        if name.endswith(SIDECAR_SUFFIX):
+            data_name = name[: -len(SIDECAR_SUFFIX)]
+        elif _ckptcheck.checkable(name) and name + SIDECAR_SUFFIX not in names:
+            data_name = name
+        else:
+            continue
         path = os.path.join(directory, data_name)
         if is_temp_name(data_name) or not os.path.isfile(path):
+            continue
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            continue
+        if data_name == name:  # no sidecar: its modification time
+            candidates.append((mtime, mtime, data_name, path))
             continue
         entries = _read_sidecar(path, warn=True)
         if not entries:
             continue
         recorded = max(int(e.get("time_ns", 0)) for e in entries)
-        try:
-            mtime = os.stat(path).st_mtime_ns
-        except OSError:
-            continue
         candidates.append((recorded, mtime, data_name, path))
     # Sorted by the newest time a sidecar lists (an upper bound: during a
     # replacement it also lists the new file's time); the time of the entry
@@ -427,10 +451,11 @@ def latest_good(directory):
     for recorded, mtime, data_name, path in sorted(candidates, reverse=True):
         if best is not None and recorded < best[0]:
             break
-        entry = _matching_entry(path)
-        if entry is None:
-            continue
-        key = (int(entry.get("time_ns", 0)), mtime, data_name, path)
-        if best is None or key > best:
+        if not _has_sidecar(path):
+            key = (mtime, mtime, data_name, path) if _ckptcheck.structurally_sound(path) else None
+        else:
+            entry = _matching_entry(path)
+            key = None if entry is None else (int(entry.get("time_ns", 0)), mtime, data_name, path)
+        if key is not None and (best is None or key > best):
             best = key
     return None if best is None else best[3]

@@ -20,6 +20,7 @@ import threading
 import time
 
 # Every name the run writes into its output directory.
+from ._backend import install_hint as _install_hint
 from ._demofiles import ACTIVATIONS, CHECKPOINT, METRICS, SUMMARY  # noqa: F401
 
 MONITOR = "val_loss"
@@ -137,7 +138,7 @@ def _digits():
     if spec is None:
         raise DemoError(
             "the demo trains on scikit-learn's bundled digits data set, and "
-            "scikit-learn is not installed: pip install \"fastcallbacks[demo]\"")
+            f"scikit-learn is not installed: {_install_hint('demo')}")
     # The file load_digits() reads; reading it directly spares importing
     # scikit-learn and SciPy (about a second). Any surprise: ask load_digits.
     for root in spec.submodule_search_locations or ():
@@ -152,7 +153,7 @@ def _digits():
         from sklearn.datasets import load_digits
     except ImportError as e:
         raise DemoError(f"scikit-learn cannot be imported ({e}): "
-                        "pip install \"fastcallbacks[demo]\"") from None
+                        f"{_install_hint('demo')}") from None
     digits = load_digits()
     return digits.data, digits.target.astype("int64")
 
@@ -202,7 +203,13 @@ def _ms(seconds):
     return f"{seconds * 1e3:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def _import_keras():
+def _import_keras(error=None):
+    """Imports Keras with TensorFlow's start-up noise hidden. Failing, it
+    raises a `DemoError` naming the `demo` extra, or with `error=ImportError`
+    the short missing-backend error of `_backend` (else the original)."""
+    from . import _backend
+
+    error = error or DemoError
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     quiet = "keras" not in sys.modules and os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
     try:
@@ -212,9 +219,13 @@ def _import_keras():
         with _native_stderr_hidden(quiet):
             import keras
     except ImportError as e:
-        raise DemoError(
-            f"Keras or its backend cannot be imported ({e}): "
-            "pip install \"fastcallbacks[demo]\"") from None
+        if error is DemoError:
+            raise DemoError(f"Keras or its backend cannot be imported ({e}): "
+                            f"{_install_hint('demo')}") from None
+        short = _backend.missing_backend_error(e) if isinstance(e, ModuleNotFoundError) else None
+        if short is None:
+            raise
+        raise short from None
     return keras
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from . import _compat, _impl
 from ._actions import IMPROVED as _IMPROVED
 from ._actions import STOP as _STOP
+from ._callback_state import EarlyStoppingState
 from ._keras_internals import print_msg
 from ._weights import host_arrays
 from .monitor_callback import (
@@ -22,7 +23,7 @@ _LAYER_GET_WEIGHTS = keras.layers.Layer.get_weights
 
 
 
-class EarlyStopping(PatienceAttributes, MonitorCallback):
+class EarlyStopping(EarlyStoppingState, PatienceAttributes, MonitorCallback):
     """Stop training when a monitored metric has stopped improving.
 
     A drop-in replacement for `keras.callbacks.EarlyStopping`: the same

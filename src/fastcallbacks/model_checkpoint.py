@@ -15,7 +15,7 @@ from . import checkpoint
 from . import _keras_internals as _ki
 from ._keras_internals import backend, file_utils, print_msg
 from ._weights import host_arrays
-from ._ckptbackground import BackgroundSaves
+from ._ckptbackground import BackgroundSaves, ModelCheckpointState, named_error
 from .monitor_callback import MonitorCallback, _check_int
 
 
@@ -26,7 +26,7 @@ def _has_placeholder(pattern):
         return False
 
 
-class ModelCheckpoint(MonitorCallback, BackgroundSaves):
+class ModelCheckpoint(ModelCheckpointState, MonitorCallback, BackgroundSaves):
     """Save the model or its weights at some frequency, atomically.
 
     A drop-in replacement for `keras.callbacks.ModelCheckpoint`: the same
@@ -35,8 +35,8 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
     read exactly like Keras's. Decisions (`save_best_only`) are made by the
     compiled core. Unlike Keras, every file is written to a temporary file
     in the target directory, fsynced and moved into place with `os.replace`,
-    so a crash never leaves a partial checkpoint, and gets a sidecar
-    checksum (`fastcallbacks.checkpoint.verify`).
+    so a crash never leaves a partial checkpoint; with `checksum=True` it
+    also gets a sidecar checksum (`fastcallbacks.checkpoint.verify`).
 
     Args:
         filepath: Path of the file to write; may contain `{epoch}`,
@@ -76,8 +76,8 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
             save whose model weights contain NaN or infinity. Keyword-only.
             Defaults to `True`.
         checksum: (not in Keras) Whether to write a `<file>.checksum.json`
-            sidecar (size and SHA-256) next to each file. Keyword-only.
-            Defaults to `True`.
+            sidecar (size and SHA-256) next to each file; without it the
+            files are exactly Keras's. Keyword-only. Defaults to `False`.
         writer: (not in Keras) Whether this process writes files; every
             process makes the same decisions either way. `None` asks the
             distribution strategy (the chief, process 0 or rank 0 writes).
@@ -106,7 +106,7 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
         save_top_k=None,
         max_to_keep=None,
         skip_non_finite=True,
-        checksum=True,
+        checksum=False,
         writer=None,
     ):
         super().__init__(monitor, mode, initial_value_threshold)
@@ -337,8 +337,8 @@ class ModelCheckpoint(MonitorCallback, BackgroundSaves):
                     "ModelCheckpoint. Filepath used is an existing "
                     f"directory: f{filepath}"
                 )
-            # Re-throw the error for any other causes.
-            raise e
+            # Any other cause: the same error, naming `filepath`.
+            raise named_error(e, filepath)
 
     # -- writing -----------------------------------------------------------------
 

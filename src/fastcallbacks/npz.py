@@ -27,9 +27,10 @@ import numpy as np
 
 from . import _impl
 from . import _npyheader
-from . import _npzformat as fmt
+from . import _npzformat
 from . import _npzread
 from . import _npzsalvage
+from . import _tempfiles
 from . import _ziprecords as zr
 from ._npzsalvage import Member
 
@@ -40,6 +41,19 @@ def __getattr__(name):
     if name == "NpzWriter":
         return _impl.npzwriter.NpzWriter
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _member_header(readexact, name, size):
+    """The `.npy` header of member `name` (`size` bytes decoded), read with
+    `readexact`; ValueError for object data or a header that declares more
+    data than the member holds."""
+    header = _npyheader.read(readexact)
+    if header.dtype.hasobject:
+        raise ValueError(f"{name!r} holds object data, which is never loaded")
+    if header.length + header.data_size > size:
+        raise ValueError(f"{name!r}: the .npy header declares more data than the member "
+                         "holds")
+    return header
 
 
 def _key(name):
@@ -114,12 +128,7 @@ class NpzMap(Mapping):
                 data += more
             return bytes(data)
 
-        header = _npyheader.read(readexact)
-        if header.dtype.hasobject:
-            raise ValueError(f"{info.filename!r} holds object data, which is never loaded")
-        if header.length + header.data_size > info.file_size:
-            raise ValueError(f"{info.filename!r}: the .npy header declares more data "
-                             "than the member holds")
+        header = _member_header(readexact, info.filename, info.file_size)
         a = _npyheader.empty_array(header)
         if header.data_size:
             flat = a.ravel(order="K").view(np.uint8)
@@ -218,7 +227,7 @@ def status(path):
                     f.seek(info.header_offset)
                     if f.read(4) != b"PK\x03\x04":
                         return "damaged"
-                return "closed" if z.comment == fmt.CLOSED_COMMENT else "open"
+                return "closed" if z.comment == _npzformat.CLOSED_COMMENT else "open"
         except Exception as e:
             if _npzread.is_io_error(e):
                 raise
@@ -276,12 +285,7 @@ def read_member(path, member):
     """
     with _npzread.open_regular(path) as f:
         r = _npzread.ChunkReader(_member_chunks(f, member))
-        header = _npyheader.read(r.readexact)
-        if header.dtype.hasobject:
-            raise ValueError(f"{member.name!r} holds object data, which is never loaded")
-        if header.length + header.data_size > member.usize:
-            raise ValueError(f"{member.name!r}: the .npy header declares more data than "
-                             "the member holds")
+        header = _member_header(r.readexact, member.name, member.usize)
         a = _npyheader.empty_array(header)
         flat = a.ravel(order="K").view(np.uint8)
         got = 0
@@ -329,8 +333,8 @@ def recover(path):
             if lost:
                 raise ValueError(f"recover: the salvage of {path!r} would lose {lost!r}; "
                                  "left unchanged")
-            tmp = _npzsalvage.write_salvage(mm, members, path, st.st_mode, fmt.CLOSED_COMMENT)
-    try:
+            tmp = _npzsalvage.write_salvage(mm, members, path, st.st_mode, _npzformat.CLOSED_COMMENT)
+    with _tempfiles.unlink_on_failure(tmp):
         _, _, after = _npzread.loadable_members(tmp)
         lost = sorted(n for n, digest in before.items() if after.get(n) != digest)
         if lost:
@@ -342,10 +346,4 @@ def recover(path):
             raise ValueError(f"recover: {path!r} changed while it was being recovered "
                              "(is a writer still running?); left unchanged")
         _npzsalvage.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return [m.key for m in members]

@@ -11,8 +11,8 @@
   with the median and 99th percentile), and the fraction of zeros and of
   dead units.
 
-matplotlib is an optional extra (`pip install "fastcallbacks[plot]"`); it is
-imported only here, with the Agg renderer (no display needed).
+matplotlib is an optional extra (`pip install "fastcallbacks[plot]"`, from a
+clone `pip install ".[plot]"`); it is imported only here, with the Agg renderer (no display needed).
 """
 
 import csv
@@ -20,12 +20,13 @@ import json
 import math
 import os
 
+from ._backend import install_hint
 from ._demofiles import ACTIVATIONS, METRICS, SUMMARY
 
 TRAINING_PNG = "training.png"
 ACTIVATIONS_PNG = "activations.png"
 
-INSTALL_HINT = 'pip install "fastcallbacks[plot]"'
+INSTALL_HINT = install_hint("plot")
 
 
 class PlotError(Exception):
@@ -122,6 +123,9 @@ def _facts(metrics, summary):
             "stopped_epoch": summary.get("stopped_epoch"),
             "stop_label": ("early stop" if summary.get("stopped_epoch") else None),
             "patience": summary.get("es_patience"),
+            # The demo's summary records the evaluation of restored weights.
+            "restored": "restored" in summary,
+            "higher_is_better": "acc" in summary.get("monitor", "val_loss"),
         }
     monitor = "val_loss" if "val_loss" in metrics else next(
         (k for k in metrics if k.startswith("val_")), None)
@@ -137,7 +141,9 @@ def _facts(metrics, summary):
                   if lrs[i + 1] < lrs[i]]
     return {"monitor": monitor, "best_epoch": best_epoch, "best_value": best_value,
             "reductions": reductions, "stopped_epoch": None, "stop_label": None,
-            "patience": None, "last_epoch": n}
+            "patience": None, "last_epoch": n,
+            # A CSV alone cannot tell whether weights were restored.
+            "restored": False, "higher_is_better": bool(monitor and "acc" in monitor)}
 
 
 # -- training.png ---------------------------------------------------------------
@@ -199,7 +205,9 @@ def plot_training(metrics, out_png, summary=None, title=None):
         if best is not None:
             handles.setdefault("best", ax.axvline(
                 best, color=_BEST, ls="--", lw=1.6,
-                label=f"best epoch {best}: lowest {monitor}, weights restored"))
+                label=f"best epoch {best}: "
+                      f"{'highest' if facts['higher_is_better'] else 'lowest'} {monitor}"
+                      + (", weights restored" if facts["restored"] else "")))
             if val is not None and best - 1 < len(val):
                 ax.plot([best], [val[best - 1]], marker="*", ms=18, color=_BEST, mec="black",
                         mew=0.8, zorder=5, ls="none")
@@ -270,10 +278,13 @@ def plot_activations(layers, out_png, summary=None):
     import numpy as np
 
     Figure, colors, ticker = _matplotlib()
+    from matplotlib import patheffects
+
     names = list(layers)
-    fig = Figure(figsize=(12.5, 3.0 * len(names) + 0.7), dpi=100, layout="constrained")
-    grid = fig.subplots(len(names), 2, squeeze=False, width_ratios=[2.3, 1])
+    fig = Figure(figsize=(12.5, 3.0 * len(names) + 1.1), dpi=100, layout="constrained")
+    gs = fig.add_gridspec(len(names), 2, width_ratios=[2.3, 1])
     best = summary.get("best_epoch") if summary else None
+    handles = {}
     for row, name in enumerate(names):
         by_epoch = layers[name]
         epochs0 = sorted(by_epoch)
@@ -285,6 +296,8 @@ def plot_activations(layers, out_png, summary=None):
                 if a.ndim > 1 else float(np.all(a == 0)) for a in arrays]
         bins, log_bins = _distribution(flats)
         has_zeros = any(z > 0 for z in zeros)
+        # Empty bins stay NaN: masked, so drawn transparent (white paper),
+        # never a colour of the scale or the colour of a line.
         dens = np.full((len(bins) - 1, len(flats)), np.nan)
         med, p99 = [], []
         for j, f in enumerate(flats):
@@ -300,19 +313,29 @@ def plot_activations(layers, out_png, summary=None):
             else:
                 med.append(np.nan)
                 p99.append(np.nan)
-        ax = grid[row][0]
+        # A layer without zeros or dead units (softmax) gets no zeros panel:
+        # its heat map takes the whole row.
+        zeros_panel = has_zeros or any(d > 0 for d in dead)
+        ax = fig.add_subplot(gs[row, 0] if zeros_panel else gs[row, :])
         edges_x = np.concatenate([x - 0.5, [x[-1] + 0.5]])
         finite = dens[np.isfinite(dens)]
         vmax = float(finite.max()) if finite.size else 1.0
         vmin = max(float(finite.min()) if finite.size else 1e-4, vmax * 1e-3)
-        mesh = ax.pcolormesh(edges_x, bins, dens, cmap="viridis", shading="flat",
-                             norm=colors.LogNorm(vmin=vmin, vmax=vmax))
-        ax.plot(x, med, color="white", lw=2.2, label="median")
-        ax.plot(x, p99, color="#ff6b6b", lw=2.2, ls="--", label="99th percentile")
+        mesh = ax.pcolormesh(edges_x, bins, np.ma.masked_invalid(dens), cmap="viridis",
+                             shading="flat", norm=colors.LogNorm(vmin=vmin, vmax=vmax))
+        ax.set_facecolor("none")
+        outline = [patheffects.withStroke(linewidth=4.2, foreground="white")]
+        handles.setdefault("median", ax.plot(x, med, color="black", lw=2.0, label="median",
+                                             path_effects=outline)[0])
+        handles.setdefault("p99", ax.plot(x, p99, color="#e8384f", lw=2.0, ls="--",
+                                          label="99th percentile", path_effects=outline)[0])
+        # Room above the top bin (a tenth of the span), so that a 99th
+        # percentile at the largest values is not drawn on the frame.
         if log_bins:
             ax.set_yscale("log")
-            ax.set_ylim(bins[0], bins[-1] * 2.5)   # keep a 99th percentile near 1 visible
-        ax.set_facecolor("#f0f0f0")
+            ax.set_ylim(bins[0], bins[-1] * (bins[-1] / bins[0]) ** 0.1)
+        else:
+            ax.set_ylim(bins[0], bins[-1] + 0.1 * (bins[-1] - bins[0]))
         ax.set_ylabel(f"{name}\nactivation value" + (" (log)" if log_bins else ""))
         ax.set_xlabel("epoch")
         ax.set_xlim(edges_x[0], edges_x[-1])
@@ -320,18 +343,25 @@ def plot_activations(layers, out_png, summary=None):
         n_samples = arrays[0].shape[0] if arrays[0].ndim else 1
         units = int(np.prod(arrays[0].shape[1:])) if arrays[0].ndim > 1 else 1
         which = "non-zero activations" if has_zeros else "activations"
-        ax.set_title(f"{name}: distribution of {which} per epoch "
-                     f"({n_samples} samples x {units} units)", fontsize=10)
-        ax.legend(loc="upper left", fontsize=8, facecolor="#333333", labelcolor="white",
-                  framealpha=0.85, edgecolor="none")
+        title = (f"{name}: distribution of {which} per epoch "
+                 f"({n_samples} samples x {units} units)")
+        if not zeros_panel:
+            title += "; no zeros, no dead units"
+        ax.set_title(title, fontsize=10)
         cbar = fig.colorbar(mesh, ax=ax, pad=0.01)
-        cbar.set_label("fraction of the epoch's values", fontsize=8)
-        axz = grid[row][1]
-        axz.plot(x, zeros, "-o", ms=3.5, color="#333333", label="values exactly 0")
-        axz.plot(x, dead, "-s", ms=3.5, color="#d62728", label="dead units (0 on every sample)")
+        cbar.set_label("fraction of the epoch's values\n(white: none)", fontsize=8)
         if best is not None and x[0] <= best <= x[-1]:
-            axz.axvline(best, color=_BEST, ls="--", lw=1.5, label=f"best epoch {best}")
-            ax.axvline(best, color=_BEST, ls="--", lw=1.5)
+            handles.setdefault("best", ax.axvline(best, color=_BEST, ls="--", lw=1.5,
+                                                  label=f"best epoch {best}"))
+        if not zeros_panel:
+            continue
+        axz = fig.add_subplot(gs[row, 1])
+        handles.setdefault("zeros", axz.plot(x, zeros, "-o", ms=3.5, color="#333333",
+                                             label="values exactly 0")[0])
+        handles.setdefault("dead", axz.plot(x, dead, "-s", ms=3.5, color="#d62728",
+                                            label="dead units (0 on every sample)")[0])
+        if best is not None and x[0] <= best <= x[-1]:
+            axz.axvline(best, color=_BEST, ls="--", lw=1.5)
         axz.set_ylim(-0.03, 1.03)
         axz.set_xlim(edges_x[0], edges_x[-1])
         axz.set_xlabel("epoch")
@@ -339,7 +369,10 @@ def plot_activations(layers, out_png, summary=None):
         axz.set_title(f"{name}: zeros", fontsize=10)
         axz.grid(True, alpha=0.3)
         axz.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-        axz.legend(loc="upper right", fontsize=8)
+    # One legend for every panel, outside the data.
+    legend = [handles[k] for k in ("median", "p99", "best", "zeros", "dead") if k in handles]
+    fig.legend(legend, [h.get_label() for h in legend], loc="outside lower center",
+               ncol=len(legend), fontsize=9, frameon=False)
     fig.suptitle("Activations on a fixed validation sample after each epoch "
                  "(ActivationLogger, streamed .npz)", fontsize=12)
     fig.savefig(out_png)

@@ -9,6 +9,7 @@ from . import _compat
 from . import _keras_internals as _ki
 from ._actions import IMPROVED as _IMPROVED
 from ._actions import REDUCE as _REDUCE
+from ._callback_state import ReduceLROnPlateauState
 from ._keras_internals import print_msg
 from ._weights import to_float
 from .monitor_callback import (
@@ -58,7 +59,7 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return cls(**config)
 
 
-class ReduceLROnPlateau(PatienceAttributes, MonitorCallback):
+class ReduceLROnPlateau(ReduceLROnPlateauState, PatienceAttributes, MonitorCallback):
     """Reduce the learning rate when a metric has stopped improving.
 
     A drop-in replacement for `keras.callbacks.ReduceLROnPlateau`: the same

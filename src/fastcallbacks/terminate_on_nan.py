@@ -6,13 +6,14 @@ import keras
 import numpy as np
 
 from . import _compat
+from ._callback_state import StatelessState
 from ._keras_internals import print_msg
 
 _RAISE_ERROR = _compat.TERMINATE_ON_NAN_RAISE_ERROR
 
 
-class TerminateOnNaN(keras.callbacks.Callback):
-    """Stop training when a NaN or infinite loss is encountered.
+class TerminateOnNaN(StatelessState, keras.callbacks.Callback):
+    """Stops training when a NaN or infinite loss is encountered.
 
     A drop-in replacement for `keras.callbacks.TerminateOnNaN`, with the same
     batch hook (`on_batch_end`, so Keras dispatches it synchronously, as it
@@ -20,9 +21,18 @@ class TerminateOnNaN(keras.callbacks.Callback):
     passes.
 
     Args:
-        raise_error: If True, raise a `RuntimeError` instead of stopping
-            gracefully. Defaults to `False`. Only with Keras 3.13 or later,
+        raise_error: Whether to raise a `RuntimeError` at the first NaN or
+            infinite loss instead of stopping training gracefully (setting
+            `model.stop_training`). Accepted only with Keras 3.13 or later,
             as in Keras: with an older Keras the class takes no arguments.
+            Defaults to `False`.
+
+    Example:
+
+    ```python
+    callback = fastcallbacks.TerminateOnNaN()
+    model.fit(x, y, epochs=10, callbacks=[callback])
+    ```
     """
 
     if _RAISE_ERROR:

@@ -1,7 +1,8 @@
 """The JAX backend end to end: `tests/other_backends.py` (parity of
 EarlyStopping/ReduceLROnPlateau/TerminateOnNaN with Keras in `fit`, the
 per-step check on the async dispatch path, schedule scaling, ModelCheckpoint
-files against Keras's, ActivationLogger against predict) in a subprocess,
+files against Keras's, ActivationLogger against predict, StopWhen and
+PlateauSchedule with VariableL2 in fit) in a subprocess,
 since Keras picks its backend once per process. CI installs jax through the
 `test` extra; torch is checked by hand with the same script (its CPU wheel
 is too large for every CI run)."""
@@ -28,5 +29,5 @@ def test_other_backends_script_passes_on_jax(impl):
     assert p.returncode == 0, out[-3000:]
     assert f"backend jax impl {impl}" in p.stdout, out[-3000:]
     for line in ("parity ok", "checkpoint ok .keras async", "activation logger ok", "host arrays ok",
-                 "ALL OK"):
+                 "criteria ok", "ALL OK"):
         assert line in p.stdout, out[-3000:]

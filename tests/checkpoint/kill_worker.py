@@ -41,10 +41,10 @@ def child(directory, async_save, signal_fd):
     cbs = [
         fastcallbacks.ModelCheckpoint(
             os.path.join(directory, "tpl", "s{batch:06d}.weights.h5"),
-            save_weights_only=True, save_freq=1, async_save=async_save),
+            save_weights_only=True, save_freq=1, async_save=async_save, checksum=True),
         fastcallbacks.ModelCheckpoint(
             os.path.join(directory, "fixed", "last.weights.h5"),
-            save_weights_only=True, save_freq=1, async_save=async_save),
+            save_weights_only=True, save_freq=1, async_save=async_save, checksum=True),
     ]
     shapes = [w.shape for w in model.weights]
     for cb in cbs:

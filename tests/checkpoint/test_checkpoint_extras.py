@@ -42,7 +42,7 @@ def _first_value(path):
 def test_max_to_keep_keeps_latest_and_the_best(tmp_path, async_save):
     cb = fastcallbacks.ModelCheckpoint(
         str(tmp_path / "e{epoch}.weights.h5"), save_weights_only=True,
-        max_to_keep=2, async_save=async_save)
+        max_to_keep=2, async_save=async_save, checksum=True)
     _epochs(cb, classifier(build=True), [0.5, 0.9, 0.8, 0.7, 0.6])
     data, sidecars = checkpoint_files(tmp_path)
     # e1 holds the best val_loss: never deleted; e4, e5 are the latest two.
@@ -233,7 +233,7 @@ def test_all_finite_checks_floats_only():
 
 def test_verify_detects_corruption_truncation_and_missing_sidecar(tmp_path):
     cb = fastcallbacks.ModelCheckpoint(str(tmp_path / "e{epoch}.weights.h5"),
-                                       save_weights_only=True)
+                                       save_weights_only=True, checksum=True)
     _epochs(cb, classifier(build=True), [0.5, 0.4, 0.3])
     e1, e2, e3 = (tmp_path / f"e{i}.weights.h5" for i in (1, 2, 3))
     assert all(checkpoint.verify(p) for p in (e1, e2, e3))
@@ -246,17 +246,58 @@ def test_verify_detects_corruption_truncation_and_missing_sidecar(tmp_path):
     e2.write_bytes(e2.read_bytes()[:-10])
     assert not checkpoint.verify(e2)
     assert checkpoint.latest_good(tmp_path) == str(e1)
+    # Without its sidecar, e1 is checked for structure (intact: it verifies).
     os.remove(str(e1) + checkpoint.SIDECAR_SUFFIX)
+    assert checkpoint.verify(e1)
+    assert checkpoint.latest_good(tmp_path) == str(e1)
+    e1.write_bytes(e1.read_bytes()[:-10])
     assert not checkpoint.verify(e1)
     assert checkpoint.latest_good(tmp_path) is None
     assert checkpoint.latest_good(tmp_path / "missing") is None
 
 
-def test_checksum_false_writes_no_sidecar(tmp_path):
-    cb = fastcallbacks.ModelCheckpoint(str(tmp_path / "m.keras"), checksum=False)
-    _epochs(cb, classifier(), [0.5])
-    assert checkpoint_files(tmp_path) == (["m.keras"], [])
-    assert not checkpoint.verify(tmp_path / "m.keras")
+@pytest.mark.parametrize("kwargs", [{}, {"checksum": False}], ids=["default", "false"])
+def test_no_sidecar_by_default_and_files_verify_by_structure(tmp_path, kwargs):
+    cbs = [fastcallbacks.ModelCheckpoint(str(tmp_path / "k{epoch}.keras"), **kwargs),
+           fastcallbacks.ModelCheckpoint(str(tmp_path / "w{epoch}.weights.h5"),
+                                         save_weights_only=True, **kwargs),
+           fastcallbacks.ModelCheckpoint(str(tmp_path / "legacy.h5"), **kwargs)]
+    model = classifier(build=True)
+    for cb in cbs:
+        cb.set_model(model)
+    for epoch in range(2):
+        for cb in cbs:
+            cb.on_epoch_begin(epoch)
+            cb.on_epoch_end(epoch, {"val_loss": 1.0})
+    for cb in cbs:
+        cb.on_train_end()
+    files = ["k1.keras", "k2.keras", "legacy.h5", "w1.weights.h5", "w2.weights.h5"]
+    assert checkpoint_files(tmp_path) == (files, [])
+    assert all(checkpoint.verify(tmp_path / f) for f in files)
+    # Newest by modification time; a damaged newest file is passed over.
+    times = {f: 10**18 + i * 10**9 for i, f in enumerate(files)}
+    for f, t in times.items():
+        os.utime(tmp_path / f, ns=(t, t))
+    assert checkpoint.latest_good(tmp_path) == str(tmp_path / "w2.weights.h5")
+    w2 = tmp_path / "w2.weights.h5"
+    w2.write_bytes(w2.read_bytes()[: w2.stat().st_size // 2])
+    os.utime(w2, ns=(times["w2.weights.h5"],) * 2)
+    assert not checkpoint.verify(w2)
+    assert checkpoint.latest_good(tmp_path) == str(tmp_path / "w1.weights.h5")
+    # A .keras zip: a changed byte fails its member's CRC-32.
+    k2 = tmp_path / "k2.keras"
+    data = bytearray(k2.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    k2.write_bytes(bytes(data))
+    assert not checkpoint.verify(k2)
+    # Not a checkpoint, another suffix, not a regular file: never verifies.
+    (tmp_path / "junk.keras").write_bytes(b"PK not a zip")
+    (tmp_path / "junk.weights.h5").write_bytes(b"\x89HDF\r\n")
+    (tmp_path / "notes.bin").write_bytes(b"x")
+    os.mkdir(tmp_path / "dir.keras")
+    for name in ("junk.keras", "junk.weights.h5", "notes.bin", "dir.keras", "absent.keras"):
+        assert not checkpoint.verify(tmp_path / name), name
+    assert checkpoint.latest_good(tmp_path) == str(tmp_path / "w1.weights.h5")
 
 
 def test_sidecar_accepts_old_and_new_during_a_replacement(tmp_path):
@@ -478,7 +519,7 @@ def test_sync_saves_delete_replaced_files_in_the_background(
     assert len(second) == 2, removed
     assert all(t.startswith("fastcallbacks-delete") for t, _ in second), removed
     assert checkpoint_files(tmp_path)[0] == [template]
-    assert sorted(os.listdir(tmp_path)) == [template, template + checkpoint.SIDECAR_SUFFIX]
+    assert sorted(os.listdir(tmp_path)) == [template]
     assert checkpoint.verify(tmp_path / template)
     assert cb._deleter is None
 

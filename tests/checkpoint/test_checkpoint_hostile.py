@@ -247,7 +247,7 @@ def test_planted_symlinks_at_temp_names_are_never_followed(tmp_path, monkeypatch
         if i % 2:
             victim.write_bytes(b"victim")  # half point at files, half dangle
         os.symlink(victim, name)
-    cb = fastcallbacks.ModelCheckpoint(str(path), **kwargs)
+    cb = fastcallbacks.ModelCheckpoint(str(path), checksum=True, **kwargs)
     model = classifier(build=True)
     cb.set_model(model)
     cb.on_train_begin()
@@ -340,7 +340,8 @@ def test_fd_path_reaches_the_created_file_whatever_is_at_its_name(tmp_path, monk
 
 def test_a_directory_at_the_sidecar_name_is_reported_as_such(tmp_path):
     os.mkdir(checkpoint.sidecar_path(tmp_path / "m.weights.h5"))
-    cb = fastcallbacks.ModelCheckpoint(str(tmp_path / "m.weights.h5"), save_weights_only=True)
+    cb = fastcallbacks.ModelCheckpoint(str(tmp_path / "m.weights.h5"), save_weights_only=True,
+                                       checksum=True)
     cb.set_model(classifier(build=True))
     cb.on_epoch_begin(0)
     with pytest.raises(FileExistsError, match="checksum sidecar"):

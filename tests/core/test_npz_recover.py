@@ -189,9 +189,17 @@ def test_members_zipfile_reads_by_their_directory_entry_are_kept(damage, kind, b
     path = tmp_path / "f.npz"
     path.write_bytes(bytes(data))
     before = readable(path)
-    assert len(before) == len(infos) - 1
-    assert npz.recover(path) == list(before)
-    assert readable(path) == before
+    # Every member but m1 reads (Python 3.13's zipfile also refuses the
+    # overlong m3, whose entry overlaps the next member; older ones read it).
+    others = {i.filename[:-4] for i in infos} - {infos[1].filename[:-4], infos[3].filename[:-4]}
+    assert others <= set(before) and infos[1].filename[:-4] not in before
+    if damage == "local-method":
+        assert len(before) == len(infos) - 1
+    names = npz.recover(path)
+    after = readable(path)
+    assert set(names) == set(after) and {k: after[k] for k in before} == before
+    assert set(after) - set(before) <= {infos[3].filename[:-4]}   # the salvage may read m3 where zipfile refused it
+    assert len(after) == len(infos) - 1
 
 
 def test_a_file_that_changes_during_recover_is_left_alone(bases, tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from fastcallbacks import _npzformat
 from fastcallbacks._reference import npzwriter as r_npzwriter
 
 from .impls import load_impl
@@ -62,7 +63,7 @@ def _record(monkeypatch, directory, n_members, force_zip64=False, array=None):
     """Runs the reference writer and returns the initial file and the log
     of its writes, with a ("committed", name) mark after each add()."""
     log = []
-    real_pwrite, real_truncate = r_npzwriter._pwrite, os.ftruncate
+    real_pwrite, real_truncate = _npzformat.write_at, os.ftruncate
     recording = [False]
 
     def pwrite(fd, data, offset):
@@ -75,7 +76,7 @@ def _record(monkeypatch, directory, n_members, force_zip64=False, array=None):
             log.append(("t", size, None))
         real_truncate(fd, size)
 
-    monkeypatch.setattr(r_npzwriter, "_pwrite", pwrite)
+    monkeypatch.setattr(_npzformat, "write_at", pwrite)   # every write of the writer
     monkeypatch.setattr(os, "ftruncate", ftruncate)
     path = os.path.join(directory, "recorded.npz")
     w = r_npzwriter.NpzWriter(path, force_zip64=force_zip64)
@@ -87,7 +88,7 @@ def _record(monkeypatch, directory, n_members, force_zip64=False, array=None):
     w.close()
     log.append(("closed", None, None))
     recording[0] = False
-    monkeypatch.setattr(r_npzwriter, "_pwrite", real_pwrite)
+    monkeypatch.setattr(_npzformat, "write_at", real_pwrite)
     monkeypatch.setattr(os, "ftruncate", real_truncate)
     return initial, log
 

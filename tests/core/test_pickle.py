@@ -61,3 +61,29 @@ def test_snapshot_copy_starts_empty_and_works(impl):
     assert c.allocations == 0
     out = c.capture([np.ones(2)])
     assert np.array_equal(out[0], np.ones(2)) and np.array_equal(held[0], np.arange(4.0))
+
+
+# Pickles made by 7d00e33 (before the RingMonitor façade), protocol 2, of
+# RingMonitor(4, alpha=0.25) after extend([1, 2, inf, 4, 5, -6.5]).
+_OLD_RING_PICKLES = {
+    "cython": b"\x80\x02cfastcallbacks._core.ring\nRingMonitor\nq\x00K\x04G?\xd0\x00\x00\x00"
+              b"\x00\x00\x00\x86q\x01Rq\x02(]q\x03(G\x7f\xf0\x00\x00\x00\x00\x00\x00G@\x10\x00"
+              b"\x00\x00\x00\x00\x00G@\x14\x00\x00\x00\x00\x00\x00G\xc0\x1a\x00\x00\x00\x00\x00"
+              b"\x00eK\x06K\x01G\x7f\xf0\x00\x00\x00\x00\x00\x00tq\x04b.",
+    "python": b"\x80\x02cfastcallbacks._reference.ring\nRingMonitor\nq\x00K\x04G?\xd0\x00\x00"
+              b"\x00\x00\x00\x00\x86q\x01Rq\x02(]q\x03(G\x7f\xf0\x00\x00\x00\x00\x00\x00G@\x10"
+              b"\x00\x00\x00\x00\x00\x00G@\x14\x00\x00\x00\x00\x00\x00G\xc0\x1a\x00\x00\x00\x00"
+              b"\x00\x00eK\x06K\x01G\x7f\xf0\x00\x00\x00\x00\x00\x00tq\x04b.",
+}
+
+
+def test_ring_pickles_of_7d00e33_still_load(impl):
+    r = pickle.loads(_OLD_RING_PICKLES[impl.name])
+    assert type(r) is impl.RingMonitor
+    assert (r.capacity, r.alpha, r.total, r.nonfinite, len(r)) == (4, 0.25, 6, 1, 4)
+    assert r.values().tolist() == [math.inf, 4.0, 5.0, -6.5]
+    assert r.ema() == math.inf and r.median() == 4.5
+    assert r.push_stat(7.0, "max") == 7.0 and r.values().tolist() == [4.0, 5.0, -6.5, 7.0]
+    # And a new pickle of it loads too.
+    c = pickle.loads(pickle.dumps(r))
+    assert c.values().tolist() == r.values().tolist() and c.total == 7

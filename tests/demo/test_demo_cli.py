@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-FILES = ("best.keras", "best.keras.checksum.json", "activations.npz", "metrics.csv",
+FILES = ("best.keras", "activations.npz", "metrics.csv",
          "summary.json", "training.png", "activations.png")
 LAYERS = {"hidden_1": 128, "hidden_2": 64, "probs": 10}
 
@@ -227,3 +227,66 @@ def test_hook_timer_keeps_batch_hook_structure():
     timed[-1].on_train_batch_end(0, {"loss": 1.0})
     assert timer.calls["EarlyStopping"] == 1 and timer.calls["TerminateOnNaN"] == 1
     assert timer.calls["CSVLogger"] == 0
+
+
+def test_plot_claims_restored_weights_only_from_a_summary():
+    # A metrics.csv alone cannot tell whether weights were restored; the
+    # demo's summary (with the evaluation of the restored weights) can.
+    from fastcallbacks import plot
+
+    metrics = {"epoch": [0, 1, 2], "loss": [1.0, 0.5, 0.6], "val_loss": [1.0, 0.4, 0.7],
+               "accuracy": [0.5, 0.7, 0.6], "val_accuracy": [0.5, 0.8, 0.6]}
+    facts = plot._facts(metrics, None)
+    assert facts["best_epoch"] == 2 and facts["restored"] is False
+    summary = {"monitor": "val_loss", "best_epoch": 2, "best_value": 0.4,
+               "restored": {"loss": 0.4}}
+    assert plot._facts(metrics, summary)["restored"] is True
+    assert plot._facts({"epoch": [0], "val_acc": [0.5]}, None)["higher_is_better"] is True
+
+
+def test_activations_figure_layout(tmp_path, monkeypatch):
+    # issue 17 item 6: empty bins masked (transparent), legends outside the
+    # data, no zeros panel for a layer without zeros, the 99th percentile
+    # below the top frame.
+    from fastcallbacks import plot
+
+    figures = []
+    real = plot._matplotlib
+
+    def capturing():
+        Figure, colors, ticker = real()
+
+        class Captured(Figure):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                figures.append(self)
+
+        return Captured, colors, ticker
+
+    monkeypatch.setattr(plot, "_matplotlib", capturing)
+    rng = np.random.default_rng(0)
+    relu = {e: np.maximum(rng.standard_normal((32, 8)), 0) for e in range(4)}
+    logits = {e: rng.standard_normal((32, 10)) * (1 + 3 * e) for e in range(4)}
+    soft = {e: np.exp(v) / np.exp(v).sum(axis=1, keepdims=True) for e, v in logits.items()}
+    plot.plot_activations({"relu": relu, "soft": soft}, str(tmp_path / "a.png"),
+                          {"best_epoch": 3})
+    (fig,) = figures
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "relu: zeros" in titles and "soft: zeros" not in titles, titles
+    assert any(t.startswith("soft:") and "no zeros, no dead units" in t for t in titles)
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[:3] == ["median", "99th percentile", "best epoch 3"], labels
+    heat = [ax for ax in fig.axes if "distribution" in ax.get_title()]
+    assert len(heat) == 2
+    for ax in heat:
+        (mesh,) = ax.collections
+        assert np.ma.getmaskarray(mesh.get_array()).any()  # empty bins are masked
+        assert ax.get_facecolor()[3] == 0  # and nothing is painted under them
+        p99 = next(line for line in ax.get_lines() if line.get_label() == "99th percentile")
+        top, high = ax.get_ylim()[1], np.nanmax(p99.get_ydata())
+        if ax.get_yscale() == "log":
+            bottom = ax.get_ylim()[0]
+            assert np.log(top / high) > 0.05 * np.log(top / bottom)
+        else:
+            assert top - high > 0.05 * (top - ax.get_ylim()[0])

@@ -218,7 +218,7 @@ def test_inspect_command_prints_a_table(impl, tmp_path, capsys):
         a = z["hidden/epoch_0000"]
     kept = re.search(r"(\d+) complete member", out)
     assert kept and 1 <= int(kept.group(1)) < 6, out
-    assert re.search(rf"^hidden\s+0\s+8x16\s+float32\s+512\s+{float(a.mean()):.4g}\s", out, re.M), out
+    assert re.search(rf"^hidden\s+1\s+8x16\s+float32\s+512\s+{float(a.mean()):.4g}\s", out, re.M), out
     # The example subcommand still parses.
     with pytest.raises(SystemExit):
         cli_main(["example", "--epochs", "0"])
@@ -279,3 +279,70 @@ def test_collecting_a_logger_in_a_forked_child_is_silent(tmp_path):
     assert proc.stdout.strip() == "done"
     assert "Exception ignored" not in proc.stderr, proc.stderr
     assert "RuntimeError" not in proc.stderr, proc.stderr
+
+
+# -- what is printed and named (issue 17 item 5) -----------------------------------
+
+
+def test_inspect_counts_epochs_from_1_and_says_so(impl, tmp_path, capsys):
+    path = tmp_path / "e.npz"
+    with fastcallbacks.NpzWriter(path) as w:
+        for epoch in range(3):
+            w.add(f"dense/epoch_{epoch:04d}", np.full((2, 3), epoch, "float32"))
+    assert cli_main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    rows = re.findall(r"^dense\s+(\d+)\s+2x3\s+float32\s+24\s+(\S+)", out, re.M)
+    assert rows == [("1", "0"), ("2", "1"), ("3", "2")], out
+    assert "member epoch_0000 is epoch 1" in out
+
+
+def test_inspect_says_not_an_npz_file(impl, tmp_path, capsys):
+    import zipfile
+
+    (tmp_path / "t.txt").write_text("hello")
+    (tmp_path / "w.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(600))
+    with zipfile.ZipFile(tmp_path / "m.keras", "w") as z:
+        z.writestr("config.json", "{}")
+        z.writestr("model.weights.h5", b"x" * 100)
+    for name in ("t.txt", "w.h5", "m.keras"):
+        assert cli_main(["inspect", str(tmp_path / name)]) == 1
+        out = capsys.readouterr().out
+        assert "not an npz file" in out, out
+        assert "killed" not in out and "damaged" not in out, out
+
+
+@pytest.mark.parametrize("given,written", [
+    ("acts.h5", ["acts.h5.npz"]),
+    ("acts", ["acts.npz"]),
+    ("acts_{epoch}", ["acts_0.npz", "acts_1.npz"]),
+    ("acts.npz", ["acts.npz"]),
+])
+def test_npz_is_appended_as_np_savez_does(impl, tmp_path, given, written):
+    x, y = _data(32)
+    logger = ActivationLogger(str(tmp_path / given), x[:4])
+    assert logger.filepath == str(tmp_path / given) + ("" if given.endswith(".npz") else ".npz")
+    model = _sequential()
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[logger])
+    assert sorted(os.listdir(tmp_path)) == written
+    if "{" not in given:  # np.savez names the file the same way
+        ref = tmp_path / "ref"
+        ref.mkdir()
+        np.savez(str(ref / given), a=np.zeros(1))
+        assert os.listdir(ref) == written
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_the_activation_file_gets_the_mode_np_savez_gives(impl, tmp_path):
+    # Issue 17 item 2: not the 0600 of the private temporary file.
+    import stat
+
+    x, y = _data(32)
+    old = os.umask(0o027)
+    try:
+        logger = ActivationLogger(str(tmp_path / "acts.npz"), x[:4])
+        _sequential().fit(x, y, epochs=2, verbose=0, callbacks=[logger])
+        np.savez(str(tmp_path / "ref.npz"), a=np.zeros(1))
+    finally:
+        os.umask(old)
+    modes = {n: stat.S_IMODE(os.stat(tmp_path / n).st_mode) for n in ("acts.npz", "ref.npz")}
+    assert modes == {"acts.npz": 0o640, "ref.npz": 0o640}

@@ -21,7 +21,7 @@ cdef void ring_push(ring_t* r, float64_t x) noexcept nogil
 cdef void ring_extend(ring_t* r, const float64_t* xs, intp_t n) noexcept nogil
 cdef float64_t ring_stat(ring_t* r, int kind) noexcept nogil
 
-cdef class RingMonitor:
+cdef class RingEngine:
     cdef ring_t _r
     cdef cython.pymutex _lock
     cdef void _clear(self) noexcept nogil

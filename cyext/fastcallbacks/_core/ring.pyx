@@ -1,4 +1,9 @@
-"""Fixed-capacity ring buffer of metric values with window statistics."""
+"""The ring engine: a window of metric values and its statistics.
+
+`RingEngine` does the work of `RingMonitor`; the public class (argument
+checks, properties, pickling) is `fastcallbacks._ringmonitor`'s, bound to
+this engine at the end of this module.
+"""
 from libc.math cimport isnan, isfinite, isinf, NAN
 from libc.stdlib cimport realloc, free, qsort
 from libc.string cimport memcpy, memmove
@@ -10,8 +15,10 @@ from ._common cimport (float64_t, intp_t, int64_t, STAT_MEAN, STAT_MEDIAN,
 
 import numpy as np
 
-# Largest capacity: the byte size of a full window must fit a Py_ssize_t.
-MAX_CAPACITY = (<intp_t>PY_SSIZE_T_MAX) // <intp_t>sizeof(float64_t)
+from .._ringmonitor import MAX_CAPACITY, bind as _bind, unknown_stat as _unknown_stat
+
+# The byte size of a full window must fit a Py_ssize_t.
+assert MAX_CAPACITY == (<intp_t>PY_SSIZE_T_MAX) // <intp_t>sizeof(float64_t)
 
 # Slots allocated at first; buffers then double up to the capacity, so a
 # huge capacity costs only the memory of the values actually pushed.
@@ -208,44 +215,20 @@ cdef _no_memory(intp_t n, intp_t capacity):
         f"RingMonitor: cannot allocate a window of {min(n, capacity)} values")
 
 
-cdef class RingMonitor:
-    """Fixed-capacity window over the most recent values of a metric.
+@cython.auto_pickle(False)
+cdef class RingEngine:
+    """The work of `RingMonitor` (see `fastcallbacks._ringmonitor`), its
+    arguments already checked there."""
 
-    Args:
-        capacity: Number of values kept (the window size), at least 1 and
-            at most `MAX_CAPACITY` (`sys.maxsize // 8`). Memory grows with
-            the values pushed, up to the capacity, so a large capacity costs
-            nothing until the window fills.
-        alpha: Weight of the newest value in the exponential moving average,
-            in (0, 1]. Defaults to `2 / (capacity + 1)`.
-
-    `push` takes one value, `extend` a 1-D array of values (copied without
-    the GIL). `stat(name)` returns the window's `"mean"`, `"median"`,
-    `"min"`, `"max"`, `"ema"` or `"last"` value; NaN in the window makes
-    `"mean"`, `"median"`, `"min"` and `"max"` NaN; `"last"` is the newest value;
-    `"ema"` runs over every value pushed, so after a NaN it stays NaN until
-    `clear()`. An empty window gives NaN for every statistic.
-    """
-
-    def __cinit__(self, capacity, alpha=None):
+    def __cinit__(self, *args, **kwargs):
         self._r.buf = NULL
         self._r.scratch = NULL
         self._r.alloc = 0
         self._r.capacity = 1
 
-    def __init__(self, capacity, alpha=None):
-        if isinstance(capacity, bool) or not isinstance(capacity, int):
-            raise TypeError(f"`capacity` must be an int, got {capacity!r}")
-        if capacity < 1:
-            raise ValueError(f"`capacity` must be >= 1, got {capacity}")
-        if capacity > MAX_CAPACITY:
-            raise OverflowError(
-                f"`capacity` must be <= {MAX_CAPACITY} (sys.maxsize // 8), got {capacity}")
-        if alpha is None:
-            alpha = 2.0 / (capacity + 1.0)
-        alpha = float(alpha)
-        if not (0.0 < alpha <= 1.0):
-            raise ValueError(f"`alpha` must be in (0, 1], got {alpha}")
+    def __init__(self, capacity, alpha):
+        if not 1 <= capacity <= MAX_CAPACITY:
+            raise ValueError(f"RingEngine: capacity {capacity} out of range")
         cdef intp_t cap = capacity
         with self._lock:
             # Buffers already allocated (a second __init__) are kept while
@@ -365,9 +348,7 @@ cdef class RingMonitor:
         try:
             code = _STATS[kind]
         except (KeyError, TypeError):
-            raise ValueError(
-                f"Unknown statistic {kind!r}; expected one of {sorted(_STATS)}"
-            ) from None
+            raise _unknown_stat(kind) from None
         cdef float64_t out
         with self._lock:
             out = ring_stat(&self._r, code)
@@ -379,9 +360,7 @@ cdef class RingMonitor:
         try:
             code = _STATS[kind]
         except (KeyError, TypeError):
-            raise ValueError(
-                f"Unknown statistic {kind!r}; expected one of {sorted(_STATS)}"
-            ) from None
+            raise _unknown_stat(kind) from None
         cdef float64_t x = float(value)  # as the reference: strings too
         cdef float64_t out = NAN
         cdef int rc = 0
@@ -395,24 +374,6 @@ cdef class RingMonitor:
             _no_memory(self._r.count + 1, self._r.capacity)
         return out
 
-    def mean(self):
-        return self.stat("mean")
-
-    def median(self):
-        return self.stat("median")
-
-    def min(self):
-        return self.stat("min")
-
-    def max(self):
-        return self.stat("max")
-
-    def ema(self):
-        return self.stat("ema")
-
-    def last(self):
-        return self.stat("last")
-
     def values(self):
         """The window as a new float64 array, oldest first."""
         cdef intp_t i
@@ -424,19 +385,15 @@ cdef class RingMonitor:
                 o[i] = _at(&self._r, i)
         return out
 
-    # Pickling and copy.deepcopy (e.g. a tuner cloning callbacks): the
-    # window is stored oldest first, with the counters and the EMA.
-    def __reduce__(self):
-        return (RingMonitor, (self._r.capacity, self._r.alpha), self.__getstate__())
-
-    def __getstate__(self):
+    def _get_state(self):
+        """(values oldest first, total, nonfinite, ema)."""
         cdef intp_t i
         with self._lock:
             values = [_at(&self._r, i) for i in range(self._r.count)]
             return (values, self._r.total, self._r.nonfinite, self._r.ema)
 
-    def __setstate__(self, state):
-        values, total, nonfinite, ema = state
+    def _set_state(self, values, total, nonfinite, ema):
+        """Replaces the window and counters (values oldest first)."""
         cdef list xs = [float(v) for v in values]
         cdef int64_t n_total = total, n_nonfinite = nonfinite
         cdef float64_t e = ema
@@ -458,6 +415,5 @@ cdef class RingMonitor:
         if rc:
             _no_memory(n, self._r.capacity)
 
-    def __repr__(self):
-        return (f"RingMonitor(capacity={self._r.capacity}, len={self._r.count}, "
-                f"total={self._r.total})")
+
+RingMonitor = _bind(RingEngine, __name__)

@@ -215,7 +215,16 @@ cdef class WeightSnapshot:
     each get a set of their own.
 
     Args:
-        max_sets: Free buffer sets kept for reuse, at least 1. Defaults to 2.
+        max_sets: Free buffer sets kept for reuse, an int of at least 1.
+            Defaults to `2`.
+
+    Example:
+
+    ```python
+    snap = WeightSnapshot()
+    weights = [np.ones(3), np.zeros((2, 2))]
+    best = snap.capture(weights)   # copies; `weights` may change now
+    ```
     """
 
     cdef list _pool       # free tuples of owned arrays, most recently used first

@@ -1,58 +1,27 @@
-# Stubs for fastcallbacks._core.npzwriter (cyext/fastcallbacks/_core/npzwriter.pyx).
+# Stubs for fastcallbacks._core.npzwriter (cyext/fastcallbacks/_core/npzwriter.pyx):
+# the compiled npz engine. The public class is fastcallbacks._npzwriter's
+# NpzWriter (its stub: _npzwriter.pyi), bound here to this engine.
 # C-level types are noted in trailing comments.
 import os
-from types import TracebackType
 
-import numpy.typing as npt
 from typing_extensions import Buffer
+
+from .._npzwriter import NpzWriter as NpzWriter
 
 DEFLATE_LEVEL: int  # deflate level used when compress=True
 DEFLATE_LIBRARY: str  # "isa-l <version>", "libdeflate <version>" or "zlib <version>"
 MAX_HELPERS: int  # deflating threads at most (`threads` is clamped to it)
 
-class NpzWriter:
+class NpzEngine:
     def __init__(
         self,
         path: str | os.PathLike[str],
-        *,
-        compress: bool = False,
-        durable: bool = False,
-        queue_bytes: int = 67108864,  # int64_t, >= 1
-        force_zip64: bool = False,
-        threads: int | None = None,  # deflating threads, 1..4 used (None: one per core)
+        compress: bool,
+        durable: bool,
+        queue_bytes: int,  # int64_t, 1 to 2**63 - 1 (checked by NpzWriter)
+        force_zip64: bool,
+        threads: int,  # deflating threads, 1 to MAX_HELPERS (checked by NpzWriter)
     ) -> None: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def closed(self) -> bool: ...
-    @property
-    def compress(self) -> bool: ...
-    @property
-    def durable(self) -> bool: ...
-    @property
-    def queue_bytes(self) -> int: ...
-    @property
-    def members(self) -> tuple[str, ...]: ...
-    @property
-    def threads(self) -> int: ...
-    @property
-    def pending(self) -> int: ...
-    def add(
-        self,
-        name: str,
-        array: npt.ArrayLike,  # copied with memcpy, or written in place while add() waits
-        *,
-        copy: bool = True,
-    ) -> None: ...
-    def commit(self) -> None: ...
-    def close(self) -> None: ...
-    def __enter__(self) -> NpzWriter: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool: ...
 
 def crc32(
     data: Buffer,  # const unsigned char[::1]

@@ -1,8 +1,11 @@
 """Pure-Python reference of the streaming `.npz` writer (the spec).
 
-The compiled writer in `fastcallbacks._core.npzwriter` writes the same bytes
-for the same calls (stored members; deflated members may differ because the
-compressors differ), but from a native background thread. This one writes
+`NpzEngine` does the work of `NpzWriter` (the public class, with the
+argument checks, names, errors and lock, is `fastcallbacks._npzwriter`'s,
+bound to this engine at the end of this module). The compiled engine in
+`fastcallbacks._core.npzwriter` writes the same bytes for the same calls
+(stored members; deflated members may differ because the compressors
+differ), but from a native background thread. This one writes
 synchronously inside `add()`.
 
 File layout while the writer is open::
@@ -55,10 +58,8 @@ import os
 import threading
 import zlib
 
-import numpy as np
-
-from .. import _forks
-from .. import _npzformat as fmt
+from .. import _npzformat
+from .._npzwriter import bind
 from ._npzlayout import Layout as _Layout
 
 _PROBE = 64 << 10
@@ -82,239 +83,81 @@ def _pays(compressed, size):
 _RELOCATE_MIN = 64 << 20   # a relocation leaves at least this much room
 
 
-class NpzWriter:
-    """Writes numpy arrays into a `.npz` file, one member at a time.
+class NpzEngine:
+    """The work of `NpzWriter` (see `fastcallbacks._npzwriter`, which checks
+    the arguments, names the members and holds the lock): writes each
+    member synchronously inside `_write`."""
 
-    The file is a standard zip of `.npy` members that `np.load` and
-    `zipfile` read; `np.load(path)[name]` returns what `add(name, array)`
-    wrote. Every member is committed (listed in the file's directory) as soon
-    as it is written, so the file stays loadable if the process is killed at
-    any moment. Stored members are 64-byte aligned, so
-    `fastcallbacks.npz.load(path, mmap=True)` can memory-map them.
-
-    While open, the file is sparse with its directory far out (its apparent
-    size is up to the file system's size) and `np.load` lists its members
-    newest first; `close()` moves the directory after the last member (add
-    order) and truncates the file to its real size.
-
-    Args:
-        path: file to create (an existing file is replaced).
-        compress: deflate members (level 1), keeping a member stored when
-            deflating does not save at least 1/8 of its size.
-        durable: `commit()` and `close()` also flush the file to the storage
-            device (fdatasync), so committed members survive a power loss
-            (possibly needing `fastcallbacks.npz.recover`).
-        queue_bytes: bytes of copied arrays the background writer may hold
-            before `add()` waits (the reference writes synchronously and only
-            validates it).
-        force_zip64: use zip64 records even where they are not needed.
-
-    Example:
-
-    ```python
-    with NpzWriter("acts.npz") as w:
-        w.add("dense/epoch_0000", np.zeros((32, 10), "float32"))
-    np.load("acts.npz")["dense/epoch_0000"].shape   # (32, 10)
-    ```
-    """
-
-    def __init__(self, path, *, compress=False, durable=False,
-                 queue_bytes=fmt.DEFAULT_QUEUE_BYTES, force_zip64=False, threads=None):
-        path, queue_bytes = fmt.check_options(path, compress, durable, queue_bytes,
-                                              force_zip64)
-        self._threads = fmt.check_threads(threads)
-        self._path = path
-        self._compress = bool(compress)
-        self._durable = bool(durable)
-        self._queue_bytes = queue_bytes
-        self._names = set()
-        self._members = []
-        self._error = None
-        self._reported = False
-        self._layout = _Layout(bool(force_zip64))
+    def __init__(self, path, compress, durable, queue_bytes, force_zip64, threads):
+        self._compress = compress
+        self._durable = durable
+        self._error_no = 0
+        self._writes = 0
+        self._layout = _Layout(force_zip64)
         self._fd = -1
-        self._closed = False
-        self._lock = threading.RLock()
+        self._finished = True
         lay = self._layout
-        end_at, self._max_size = fmt.tail_reserve(path)
-        # fork: in a child every call raises (the file is the parent's).
-        self._born = _forks.count
-        try:
-            self._fd, end_at = fmt.create_empty(path, lay.end_page, end_at, self._durable)
-        except OSError as e:
-            self._closed = True
-            raise OSError(e.errno, e.strerror, path) from None
+        end_at, self._max_size = _npzformat.tail_reserve(path)
+        self._fd, end_at = _npzformat.create_empty(path, lay.end_page, end_at, durable)
         lay.end_at = lay.tail = end_at
-        lay.file_size = fmt.page_end(end_at)
+        lay.file_size = _npzformat.page_end(end_at)
+        self._finished = False
 
-    # -- properties ----------------------------------------------------------
-    @property
-    def path(self):
-        """The file being written."""
-        return self._path
-
-    @property
-    def closed(self):
-        """True once `close()` has run."""
-        return self._closed
-
-    @property
-    def compress(self):
-        return self._compress
-
-    @property
-    def durable(self):
-        return self._durable
-
-    @property
-    def queue_bytes(self):
-        return self._queue_bytes
-
-    @property
-    def members(self):
-        """Names passed to `add()` so far, in order."""
-        return tuple(self._members)
-
-    @property
-    def threads(self):
-        """Threads that deflate when `compress=True` (the compiled writer's
-        setting; this reference deflates inside `add()`)."""
-        return self._threads
-
-    @property
-    def pending(self):
-        """Members added but not yet written (always 0: `add()` writes)."""
-        self._check_process()
-        return 0
-
-    # -- public API ----------------------------------------------------------
-    def add(self, name, array, *, copy=True):
-        """Queues `array` as member `name + ".npy"` (read back as `name`).
-
-        Args:
-            name: non-empty str, unique in the file; may contain `/`.
-            array: anything `np.asarray` turns into a non-object array.
-                Non-contiguous arrays are copied to C order first.
-            copy: True copies the array's bytes before returning (so the
-                caller may change the array at once) and lets the write
-                overlap the caller's work; False copies nothing and returns
-                only once the member has been written. Either way, changing
-                the array after `add()` returns cannot alter the member.
-
-        Raises:
-            TypeError / ValueError: for a bad name or array (nothing queued).
-            OSError: if writing an earlier member failed (with the path).
-            RuntimeError: in a child forked after the writer was created.
-        """
-        self._check_process()
-        with self._lock:
-            self._add(name, array, copy)
-
-    def _add(self, name, array, copy):
-        self._check_open()
-        if not isinstance(copy, (bool, np.bool_)):
-            raise TypeError(f"NpzWriter.add: `copy` must be a bool, got {copy!r}")
-        encoded = fmt.member_name(name, self._names)
-        a, fortran = fmt.member_array(array)
-        header = fmt.npy_header(a, fortran)
-        self._raise_error()
-        self._names.add(name)
-        self._members.append(name)
-        data = fmt.raw_bytes(a)
+    def _write(self, encoded, a, header, copy):
+        if self._finished:
+            raise ValueError("NpzEngine: finished")
+        self._writes += 1
         try:
-            self._write_member(encoded, header, data)
+            self._write_member(encoded, header, _npzformat.raw_bytes(a))
         except OSError as e:
             self._fail(e)
-            self._raise_error()
+            return self._error_no
+        return 0
 
-    def commit(self):
-        """Waits until every added member is written and listed in the file.
-
-        With `durable=True` the file is also flushed to the device.
-        """
-        self._check_process()
-        with self._lock:
-            self._commit()
-
-    def _commit(self):
-        self._check_open()
-        self._raise_error()
-        if self._durable:
+    def _sync(self):
+        if self._durable and not self._finished:
             try:
                 _datasync(self._fd)
             except OSError as e:
                 self._fail(e)
-                self._raise_error()
 
-    def close(self):
-        """Writes the final directory and closes the file (idempotent).
-
-        Raises OSError (with the path) if a write failed and no earlier call
-        has reported it.
-        """
-        self._check_process()
-        with self._lock:
-            self._close()
-
-    def _close(self):
-        if self._closed:
+    def _finish(self):
+        if self._finished:
             return
-        self._closed = True
+        self._finished = True
         try:
             # Also after an error: the layout state holds only what is in
             # the file, and finishing is safe (a failed write changes
             # nothing that is committed).
             try:
-                self._finish()
+                self._finish_file()
             except OSError as e:
                 self._fail(e)
         finally:
             os.close(self._fd)
             self._fd = -1
-        if self._error is not None and not self._reported:
-            self._raise_error()
+
+    def _error(self):
+        return self._error_no
+
+    def _done(self):
+        return self._writes
 
     def __del__(self):
-        # Not closed by the caller: finish the file like the compiled writer
-        # (errors are lost here; the file still holds every committed member).
-        if not getattr(self, "_closed", True):
+        # Its NpzWriter was not closed: finish the file like the compiled
+        # writer (errors are lost here; the file holds every committed member).
+        if not getattr(self, "_finished", True):
             try:
-                self.close()
+                self._finish()
             except Exception:
                 pass
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __repr__(self):
-        state = "closed" if self._closed else "open"
-        return f"<NpzWriter {self._path!r} {state}, {len(self._members)} members>"
-
-    # -- internals -----------------------------------------------------------
-    def _check_process(self):
-        # Before the lock: a lock of a forked copy may be held for good.
-        if self._born != _forks.count:
-            raise _forks.created_elsewhere(f"NpzWriter({self._path!r})")
-
-    def _check_open(self):
-        if self._closed:
-            raise ValueError(f"NpzWriter: {self._path!r} is closed")
-
     def _fail(self, e):
-        if self._error is None:
-            self._error = (e.errno or 5, e.strerror or str(e))
-
-    def _raise_error(self):
-        if self._error is not None:
-            self._reported = True
-            raise OSError(self._error[0], self._error[1], self._path)
+        if not self._error_no:
+            self._error_no = e.errno or errno.EIO
 
     def _pwrite(self, data, offset):
-        _pwrite(self._fd, data, offset)
+        _npzformat.write_at(self._fd, data, offset)
 
     def _write_member(self, name, header, data):
         lay = self._layout
@@ -361,12 +204,12 @@ class NpzWriter:
         lay = self._layout
         size = lay.cd_len
         base = member_end + entry_len + max(_RELOCATE_MIN, member_end // 2)
-        base = _round_up(max(base, lay.file_size), fmt.PAGE)
-        if size + fmt.END_ROOM <= fmt.PAGE:
+        base = _round_up(max(base, lay.file_size), _npzformat.PAGE)
+        if size + _npzformat.END_ROOM <= _npzformat.PAGE:
             end_at = base + size       # all in one page: one write a kill cannot tear
         else:
-            end_at = _round_up(base + size, fmt.PAGE)
-        eof = fmt.page_end(end_at)
+            end_at = _round_up(base + size, _npzformat.PAGE)
+        eof = _npzformat.page_end(end_at)
         if eof > self._max_size:
             raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
         end = lay.live_end(lay.count, size, end_at - size, end_at)
@@ -383,20 +226,20 @@ class NpzWriter:
         lay.tail = end_at - size
         lay.file_size = eof
 
-    def _finish(self):
+    def _finish_file(self):
         lay = self._layout
         cd = b"".join(lay.entries)
         pos = lay.data_end
         if lay.count == 0 and lay.force:
-            pos = len(fmt.PLACEHOLDER)   # keep the file starting with a zip signature
-        final = cd + lay.end_records(lay.count, lay.cd_len, pos, fmt.CLOSED_COMMENT)
+            pos = len(_npzformat.PLACEHOLDER)   # keep the file starting with a zip signature
+        final = cd + lay.end_records(lay.count, lay.cd_len, pos, _npzformat.CLOSED_COMMENT)
         if pos + len(final) <= lay.tail:
             self._pwrite(final, pos)
             size = pos + len(final)
         else:
             # No room below the CD: close it where it is (newest first).
             end = lay.live_end(lay.count, lay.cd_len, lay.tail, lay.end_at,
-                               fmt.CLOSED_COMMENT)
+                               _npzformat.CLOSED_COMMENT)
             self._pwrite(end, lay.end_at)
             size = lay.end_at + len(end)
         os.ftruncate(self._fd, size)
@@ -418,17 +261,8 @@ def _deflate(header, data):
     return out if _pays(len(out), usize) else None
 
 
-def _pwrite(fd, data, offset):
-    view = memoryview(data).cast("B")
-    while len(view):
-        if hasattr(os, "pwrite"):
-            n = os.pwrite(fd, view, offset)
-        else:  # pragma: no cover - Windows
-            os.lseek(fd, offset, os.SEEK_SET)
-            n = os.write(fd, view)
-        view = view[n:]
-        offset += n
-
-
 def _datasync(fd):
     getattr(os, "fdatasync", os.fsync)(fd)
+
+
+NpzWriter = bind(NpzEngine, __name__)

@@ -1,48 +1,25 @@
-"""Pure-Python RingMonitor (reference of fastcallbacks._core.ring)."""
+"""Pure-Python ring engine (reference of fastcallbacks._core.ring).
+
+`RingEngine` does the work of `RingMonitor`; the public class, with the
+argument checks, properties and pickling, is `fastcallbacks._ringmonitor`'s,
+bound to this engine below.
+"""
 
 import math
-import sys
 import threading
 
 import numpy as np
 
-_STATS = ("mean", "median", "min", "max", "ema", "last")
-
-# Largest capacity: the byte size of a full window must fit a Py_ssize_t.
-MAX_CAPACITY = sys.maxsize // 8
+from .._ringmonitor import MAX_CAPACITY, STATS, bind, unknown_stat
 
 
-class RingMonitor:
-    """Fixed-capacity window over the most recent values of a metric.
+class RingEngine:
+    """The work of `RingMonitor` (see `fastcallbacks._ringmonitor`), its
+    arguments already checked there."""
 
-    Args:
-        capacity: Number of values kept (the window size), at least 1 and
-            at most `MAX_CAPACITY` (`sys.maxsize // 8`). Memory grows with
-            the values pushed, up to the capacity, so a large capacity costs
-            nothing until the window fills.
-        alpha: Weight of the newest value in the exponential moving average,
-            in (0, 1]. Defaults to `2 / (capacity + 1)`.
-
-    `stat(name)` returns the window's `"mean"`, `"median"`, `"min"`, `"max"`,
-    `"ema"` or `"last"` value; NaN in the window makes
-    `"mean"`, `"median"`, `"min"` and `"max"` NaN; `"last"` is the newest value;
-    `"ema"` runs over every value pushed, so after a NaN it stays NaN until
-    `clear()`. An empty window gives NaN for every statistic.
-    """
-
-    def __init__(self, capacity, alpha=None):
-        if isinstance(capacity, bool) or not isinstance(capacity, int):
-            raise TypeError(f"`capacity` must be an int, got {capacity!r}")
-        if capacity < 1:
-            raise ValueError(f"`capacity` must be >= 1, got {capacity}")
-        if capacity > MAX_CAPACITY:
-            raise OverflowError(
-                f"`capacity` must be <= {MAX_CAPACITY} (sys.maxsize // 8), got {capacity}")
-        if alpha is None:
-            alpha = 2.0 / (capacity + 1.0)
-        alpha = float(alpha)
-        if not (0.0 < alpha <= 1.0):
-            raise ValueError(f"`alpha` must be in (0, 1], got {alpha}")
+    def __init__(self, capacity, alpha):
+        if not 1 <= capacity <= MAX_CAPACITY:
+            raise ValueError(f"RingEngine: capacity {capacity} out of range")
         self._lock = threading.Lock()
         self._capacity = capacity
         self._alpha = alpha
@@ -62,7 +39,8 @@ class RingMonitor:
     capacity = property(lambda self: self._capacity, doc="Maximum number of values in the window.")
     alpha = property(lambda self: self._alpha, doc="EMA weight of the newest value.")
     total = property(lambda self: self._total, doc="Values pushed since the last clear().")
-    nonfinite = property(lambda self: self._nonfinite, doc="NaN/inf values pushed since the last clear().")
+    nonfinite = property(lambda self: self._nonfinite,
+                         doc="NaN or infinite values pushed since the last clear().")
 
     def __len__(self):
         return self._count
@@ -109,10 +87,8 @@ class RingMonitor:
         return [self._buf[(start + i) % self._capacity] for i in range(self._count)]
 
     def _stat(self, kind):
-        if kind not in _STATS:
-            raise ValueError(
-                f"Unknown statistic {kind!r}; expected one of {sorted(_STATS)}"
-            )
+        if kind not in STATS:
+            raise unknown_stat(kind)
         w = self._window()
         n = len(w)
         if n == 0:
@@ -156,61 +132,31 @@ class RingMonitor:
 
     def push_stat(self, value, kind="mean"):
         """`push(value)` then `stat(kind)`, in one locked step."""
-        if kind not in _STATS:
-            raise ValueError(
-                f"Unknown statistic {kind!r}; expected one of {sorted(_STATS)}"
-            )
+        if kind not in STATS:
+            raise unknown_stat(kind)
         x = float(value)
         with self._lock:
             self._push(x)
             return self._stat(kind)
-
-    def mean(self):
-        return self.stat("mean")
-
-    def median(self):
-        return self.stat("median")
-
-    def min(self):
-        return self.stat("min")
-
-    def max(self):
-        return self.stat("max")
-
-    def ema(self):
-        return self.stat("ema")
-
-    def last(self):
-        return self.stat("last")
 
     def values(self):
         """The window as a new float64 array, oldest first."""
         with self._lock:
             return np.array(self._window(), dtype=np.float64)
 
-    # Pickling and copy.deepcopy (e.g. a tuner cloning callbacks): the
-    # window is stored oldest first, with the counters and the EMA.
-    def __reduce__(self):
-        return (RingMonitor, (self._capacity, self._alpha), self.__getstate__())
-
-    def __getstate__(self):
+    def _get_state(self):
         with self._lock:
             return (self._window(), self._total, self._nonfinite, self._ema)
 
-    def __setstate__(self, state):
-        values, total, nonfinite, ema = state
-        n = len(values)
-        if n > self._capacity:
-            raise ValueError("state holds more values than the capacity")
+    def _set_state(self, values, total, nonfinite, ema):
         with self._lock:
             self._clear()
-            self._buf = [float(x) for x in values]
-            self._count = n
-            self._head = n % self._capacity
-            self._total = int(total)
-            self._nonfinite = int(nonfinite)
-            self._ema = float(ema)
+            self._buf = list(values)
+            self._count = len(values)
+            self._head = self._count % self._capacity
+            self._total = total
+            self._nonfinite = nonfinite
+            self._ema = ema
 
-    def __repr__(self):
-        return (f"RingMonitor(capacity={self._capacity}, len={self._count}, "
-                f"total={self._total})")
+
+RingMonitor = bind(RingEngine, __name__)

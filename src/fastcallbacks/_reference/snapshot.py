@@ -60,7 +60,16 @@ class WeightSnapshot:
     each get a set of their own.
 
     Args:
-        max_sets: Free buffer sets kept for reuse, at least 1. Defaults to 2.
+        max_sets: Free buffer sets kept for reuse, an int of at least 1.
+            Defaults to `2`.
+
+    Example:
+
+    ```python
+    snap = WeightSnapshot()
+    weights = [np.ones(3), np.zeros((2, 2))]
+    best = snap.capture(weights)   # copies; `weights` may change now
+    ```
     """
 
     def __init__(self, max_sets=2):

@@ -50,20 +50,40 @@ def _mode(mode):
 class BestTracker:
     """Tracks the best value of a metric and how long it has not improved.
 
+    One call per value: `update(value, step)` compares `value` with the best
+    so far as Keras's EarlyStopping and ReduceLROnPlateau do, updates `best`,
+    `best_step`, `wait` and `cooldown_counter`, and returns one of the action
+    codes `SKIP`, `IMPROVED`, `WAIT`, `COOLDOWN`, `STOP` or `REDUCE` (see
+    `fastcallbacks._actions`). `start_cooldown()` starts a cooldown (after a
+    reduction); `reset()` forgets the best value and the counters.
+
     Args:
-        mode: `"min"` or `"max"`.
-        min_delta: Smallest change that counts as an improvement (its sign is
-            ignored).
-        patience: Non-improving updates tolerated before `STOP` or `REDUCE`.
-        baseline: Value to beat before patience restarts, or `None`.
+        mode: `"min"` (lower is better) or `"max"`. Defaults to `"min"`.
+        min_delta: Smallest change that counts as an improvement; its sign
+            is ignored. Defaults to `0.0`.
+        patience: Non-improving updates tolerated before `STOP` or
+            `REDUCE`. Defaults to `0`.
+        baseline: A value to beat: until an update beats it, none counts as
+            an improvement. Defaults to `None` (no baseline).
         start_from: Updates with `step < start_from` are ignored (`SKIP`).
-        cooldown: Updates after `start_cooldown()` during which `wait` stays 0.
-        threshold_mode: `"abs"` (default) or `"rel"`: `min_delta` is a fraction
-            of the reference value.
+            Defaults to `0`.
+        cooldown: Updates after `start_cooldown()` during which `wait`
+            stays 0 (`COOLDOWN`). Defaults to `0`.
+        threshold_mode: `"abs"`, or `"rel"`: `min_delta` is then a fraction
+            of the best value. Defaults to `"abs"`.
         on_patience: `"stop"` (EarlyStopping: `STOP`, never at step 0) or
-            `"reduce"` (ReduceLROnPlateau: `REDUCE`).
-        float32: Compare after rounding both sides to float32, as Keras does
-            when it compares Python floats with backend ops. Defaults to True.
+            `"reduce"` (ReduceLROnPlateau: `REDUCE`). Defaults to `"stop"`.
+        float32: Whether to compare after rounding both sides to float32,
+            as Keras does when it compares Python floats with backend ops.
+            Defaults to `True`.
+
+    Example:
+
+    ```python
+    t = BestTracker(mode="min", patience=2)
+    [t.update(v, step) for step, v in enumerate([0.5, 0.4, 0.45, 0.46])]
+    # [IMPROVED, IMPROVED, WAIT, STOP]
+    ```
     """
 
     def __init__(self, mode="min", min_delta=0.0, patience=0, baseline=None,

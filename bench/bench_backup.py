@@ -1,0 +1,92 @@
+"""BackupAndRestore: what backups cost a whole `fit()`.
+
+The benchmark model: an MLP of about 0.6M parameters (Adam, so a backup
+holds about 1.8M floats, ~7 MB), 200 steps of batch 64 per epoch, 2 epochs.
+One group; the anchor is the same `fit()` without a backup (`none`):
+
+* `keras-epoch`, `keras-50`: `keras.callbacks.BackupAndRestore` every epoch
+  / every 50 steps;
+* `sync-epoch`, `sync-50`, `async-epoch`, `async-50`: ours (with
+  `async_save=False/True`), which also saves the callbacks' states
+  (EarlyStopping and ReduceLROnPlateau are in every configuration);
+* `async-1-overhead3.5%`: ours with `save_freq=1, max_overhead=0.035`: the
+  interval is chosen from the measured cost (CheckFreq's rule).
+
+`bench_zz_backup_ratios` prints each configuration's median as a ratio to
+the anchor's.
+"""
+
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import pytest
+
+import fastcallbacks
+
+STEPS, BATCH, EPOCHS = 200, 64, 2
+CONFIGS = ["none", "keras-epoch", "keras-50", "sync-epoch", "sync-50", "async-epoch", "async-50",
+           "async-1-overhead3.5%"]
+_MEDIANS = {}
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(STEPS * BATCH, 256)).astype("float32")
+    y = rng.normal(size=(STEPS * BATCH, 1)).astype("float32")
+    return x, y
+
+
+def _model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((256,)), keras.layers.Dense(1024, activation="relu"),
+                              keras.layers.Dense(256, activation="relu"), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _backup(config, directory):
+    if config == "none":
+        return []
+    impl, freq = config.split("-")[:2]
+    save_freq = "epoch" if freq == "epoch" else int(freq)
+    if impl == "keras":
+        return [keras.callbacks.BackupAndRestore(directory, save_freq=save_freq)]
+    overhead = 0.035 if config.endswith("overhead3.5%") else None
+    return [fastcallbacks.BackupAndRestore(directory, save_freq=save_freq,
+                                           async_save=impl == "async", max_overhead=overhead)]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def bench_fit_with_backups(benchmark, data, config):
+    benchmark.group = "BackupAndRestore: fit(), 2 epochs of 200 steps, 0.6M params"
+    benchmark.extra_info["anchor"] = config == "none"
+    x, y = data
+    model = _model()
+    model.fit(x[:BATCH], y[:BATCH], epochs=1, verbose=0)  # traced once, outside the timing
+    scratch = tempfile.mkdtemp(prefix="fcbench-backup-")
+
+    def run():
+        callbacks = [fastcallbacks.EarlyStopping(monitor="loss", patience=100),
+                     fastcallbacks.ReduceLROnPlateau(monitor="loss", patience=100),
+                     *_backup(config, f"{scratch}/b")]
+        model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0, shuffle=False,
+                  callbacks=callbacks)
+
+    try:
+        benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if benchmark.stats is not None:
+        _MEDIANS[config] = benchmark.stats.stats.median
+
+
+def bench_zz_backup_ratios():
+    if "none" not in _MEDIANS:
+        return
+    base = _MEDIANS["none"]
+    for config in CONFIGS:
+        if config in _MEDIANS:
+            print(f"\n  backup {config:>22}: {_MEDIANS[config] / base:6.3f}x fit() without backups")

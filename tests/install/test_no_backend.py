@@ -1,0 +1,105 @@
+"""A user who installed fastcallbacks without a Keras backend (issue 17
+item 1): one short ImportError naming the selected backend and both ways of
+installing it, never Keras's long traceback.
+
+The environment is a real venv (made with `venv --without-pip`) whose
+site-packages links every package of the test environment except
+TensorFlow: `import tensorflow` fails there exactly as after
+`pip install fastcallbacks` without extras. Building it takes well under a
+second (links, no download).
+"""
+
+import os
+import subprocess
+import sys
+import sysconfig
+import venv
+
+import pytest
+
+SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                   "src")
+_DROPPED = ("tensorflow", "tensorflow_cpu", "tensorflow-", "tensorflow_io", "tf_keras")
+
+
+@pytest.fixture(scope="module")
+def python_without_tf(tmp_path_factory):
+    root = tmp_path_factory.mktemp("venv-no-tf")
+    venv.EnvBuilder(with_pip=False, system_site_packages=False, symlinks=True).create(root)
+    python = os.path.join(root, "bin", "python")
+    target = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    source = sysconfig.get_paths()["purelib"]
+    for name in os.listdir(source):
+        if name.lower().startswith(_DROPPED) or os.path.exists(os.path.join(target, name)):
+            continue
+        os.symlink(os.path.join(source, name), os.path.join(target, name))
+    home = tmp_path_factory.mktemp("keras-home")
+    return python, str(home)
+
+
+def _run(python_home, code=None, args=(), backend=None):
+    python, home = python_home
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KERAS_BACKEND", "PYTHONPATH", "PYTHONHOME")}
+    env.update(PYTHONPATH=SRC, KERAS_HOME=home, TF_CPP_MIN_LOG_LEVEL="3")
+    if backend:
+        env["KERAS_BACKEND"] = backend
+    cmd = [python, "-c", code] if code is not None else [python, *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+
+
+def _assert_short_message(stderr, backend):
+    assert f"{backend!r} is not installed" in stderr, stderr
+    assert f'pip install "fastcallbacks[{backend}]"' in stderr
+    assert f'pip install ".[{backend}]"' in stderr
+    assert "JAX" in stderr and "torch" in stderr
+    assert "keras/src" not in stderr  # not Keras's traceback
+
+
+def test_the_venv_really_lacks_tensorflow(python_without_tf):
+    proc = _run(python_without_tf, "import tensorflow")
+    assert proc.returncode == 1 and "No module named 'tensorflow'" in proc.stderr
+
+
+def test_importing_a_callback_raises_one_short_import_error(python_without_tf):
+    proc = _run(python_without_tf, "from fastcallbacks import EarlyStopping")
+    assert proc.returncode == 1
+    _assert_short_message(proc.stderr, "tensorflow")
+    assert "KERAS_BACKEND is not set" in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("ImportError: fastcallbacks needs a Keras backend"), lines
+    assert len(lines) <= 8, proc.stderr
+
+
+def test_the_message_names_the_backend_keras_backend_selects(python_without_tf):
+    proc = _run(python_without_tf, "import fastcallbacks; fastcallbacks.ModelCheckpoint",
+                backend="torch")
+    assert proc.returncode == 1
+    _assert_short_message(proc.stderr, "torch")
+    assert "KERAS_BACKEND=torch selects it" in proc.stderr
+
+
+def test_example_prints_one_line(python_without_tf):
+    proc = _run(python_without_tf, args=("-m", "fastcallbacks", "example"))
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("python -m fastcallbacks example: error: fastcallbacks needs")
+    _assert_short_message(proc.stderr, "tensorflow")
+
+
+def test_what_needs_no_backend_still_works(python_without_tf):
+    proc = _run(python_without_tf,
+                "import fastcallbacks, numpy as np; fastcallbacks.checkpoint.verify; "
+                "fastcallbacks.npz.status; fastcallbacks.RingMonitor(3).push(1.0); print('ok')")
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_other_missing_modules_are_not_disguised():
+    from fastcallbacks import _backend
+
+    assert _backend.missing_backend_error(ModuleNotFoundError("x", name="h5py")) is None
+    e = _backend.missing_backend_error(ModuleNotFoundError("x", name="jaxlib.xla"))
+    assert isinstance(e, ImportError) and "'jax' is not installed" in str(e)

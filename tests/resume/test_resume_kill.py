@@ -1,0 +1,141 @@
+"""The issue's Done-when test: a real script with EarlyStopping,
+ReduceLROnPlateau, two ModelCheckpoints, ActivationLogger and
+BackupAndRestore, SIGKILLed at chosen moments (inside a backup commit, at
+an epoch end, mid-epoch with an integer `save_freq`) and rerun until it
+finishes, must end exactly as the uninterrupted run; the same script on
+`keras.callbacks` does not (the anchor).
+
+Each run is a fresh interpreter (the kill is the point). The default suite
+runs three short chains concurrently; `-m long` runs random kill points.
+"""
+
+import json
+import os
+import random
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).with_name("resume_script.py")
+SRC = Path(__file__).resolve().parents[2] / "src"
+TIMEOUT = 240
+
+
+def run_chain(outdir, impl, save_freq, use_async, kills):
+    """Runs the script with each kill point in turn, then without one;
+    returns the exit codes."""
+    os.makedirs(outdir, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(SRC), PYTHONWARNINGS="ignore")
+    codes = []
+    for kill in [*kills, None]:
+        args = [sys.executable, str(SCRIPT), str(outdir), impl, str(save_freq), str(use_async)]
+        if kill:
+            args.append(kill)
+        proc = subprocess.run(args, env=env, timeout=TIMEOUT, capture_output=True, text=True)
+        codes.append(proc.returncode)
+        if kill is None:
+            assert proc.returncode == 0, proc.stderr[-3000:]
+    return codes
+
+
+def outcome(outdir):
+    """What the run produced: per-epoch val_loss and learning rate (the last
+    record of each epoch), the result, the final and best weights, the
+    activation members."""
+    import h5py
+
+    epochs = {}
+    with open(os.path.join(outdir, "epochs.jsonl")) as f:
+        for line in f:
+            d = json.loads(line)
+            epochs[d["epoch"]] = (d["val_loss"], d["learning_rate"])
+    with open(os.path.join(outdir, "result.json")) as f:
+        result = json.load(f)
+    with np.load(os.path.join(outdir, "final.npz")) as z:
+        final = [z[k] for k in z.files]
+    best = []
+    with h5py.File(os.path.join(outdir, "best.weights.h5"), "r") as h:
+        h.visititems(lambda n, o: best.append((n, o[()])) if isinstance(o, h5py.Dataset) else None)
+    acts = {}
+    path = os.path.join(outdir, "act.npz")
+    if os.path.exists(path):
+        with np.load(path) as z:
+            acts = {k: z[k] for k in z.files}
+    tops = sorted(n for n in os.listdir(outdir) if n.startswith("top-") and n.endswith(".h5"))
+    return {"epochs": epochs, "result": result, "final": final, "best": best,
+            "acts": acts, "tops": tops}
+
+
+def same(a, b):
+    if a["epochs"] != b["epochs"] or a["result"] != b["result"] or a["tops"] != b["tops"]:
+        return False
+    if len(a["final"]) != len(b["final"]) or len(a["best"]) != len(b["best"]):
+        return False
+    if not all(np.array_equal(x, y) for x, y in zip(a["final"], b["final"])):
+        return False
+    if not all(n1 == n2 and np.array_equal(x, y) for (n1, x), (n2, y) in zip(a["best"], b["best"])):
+        return False
+    if sorted(a["acts"]) != sorted(b["acts"]):
+        return False
+    return all(np.array_equal(a["acts"][k], b["acts"][k]) for k in a["acts"])
+
+
+def check(tmp_path, chains, strict=True):
+    """Runs the uninterrupted reference and `chains` concurrently; `strict`:
+    every planned kill must have happened."""
+    jobs = {"reference": ("fast", "epoch", 0, []), **chains}
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {name: pool.submit(run_chain, tmp_path / name, *spec)
+                   for name, spec in jobs.items()}
+        codes = {name: f.result() for name, f in futures.items()}
+    for name, (_, _, _, kills) in jobs.items():
+        # every planned kill happened (none was skipped by a finished run)
+        assert not strict or codes[name][:len(kills)] == [-9] * len(kills), (name, codes[name])
+    return {name: outcome(tmp_path / name) for name in jobs}
+
+
+def test_killed_runs_resume_exactly_and_keras_does_not(tmp_path):
+    out = check(tmp_path, {
+        # inside a commit (after the metadata, before the rename)
+        "commit": ("fast", "epoch", 0, ["commit:3:committed"]),
+        # mid-epoch with an integer save_freq and background writes
+        "batch": ("fast", 4, 1, ["batch:2:3"]),
+        "keras": ("keras", "epoch", 0, ["epoch:5"]),
+    })
+    ref = out["reference"]
+    assert ref["result"]["stopped_epoch"] > 5  # the kills land before the end
+    assert 2 <= len(set(lr for _, lr in ref["epochs"].values()))  # the LR was reduced
+    assert ref["acts"] and ref["tops"]
+    assert same(out["commit"], ref)
+    assert same(out["batch"], ref)
+    # The anchor: Keras's callbacks restart EarlyStopping, ReduceLROnPlateau
+    # and ModelCheckpoint after the resume, so the run ends differently.
+    keras_run = out["keras"]
+    assert (keras_run["epochs"] != ref["epochs"]
+            or keras_run["result"] != ref["result"])
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("seed", range(6))
+def test_random_kill_points(tmp_path, seed):
+    rng = random.Random(seed)
+    steps = ["weights", "state", "committed", "renamed"]
+    kills = []
+    for _ in range(3):
+        kind = rng.choice(["commit", "epoch", "batch"])
+        if kind == "commit":
+            kills.append(f"commit:{rng.randint(1, 12)}:{rng.choice(steps)}")
+        elif kind == "epoch":
+            kills.append(f"epoch:{rng.randint(0, 6)}")
+        else:
+            kills.append(f"batch:{rng.randint(0, 6)}:{rng.randint(0, 5)}")
+    save_freq = rng.choice(["epoch", 1, 3, 5])
+    # A kill point a resumed run never reaches lets that run finish (and the
+    # next one start afresh): the end must still be the reference's.
+    env_codes = check(tmp_path, {"chain": ("fast", save_freq, rng.randint(0, 1), kills)},
+                      strict=False)
+    assert same(env_codes["chain"], env_codes["reference"])
