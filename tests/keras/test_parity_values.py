@@ -24,6 +24,7 @@ import decimal
 import fractions
 import math
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -37,7 +38,14 @@ F = fractions.Fraction
 
 
 def _tensor(value, dtype=None):
-    return lambda: keras.ops.convert_to_tensor(value, dtype=dtype)
+    def make():
+        with warnings.catch_warnings():
+            # JAX without x64 makes a float64 request float32, warning so:
+            # the value is then JAX's float32 tensor, for Keras and ours alike.
+            warnings.filterwarnings("ignore", "Explicitly requested dtype float64",
+                                    UserWarning)
+            return keras.ops.convert_to_tensor(value, dtype=dtype)
+    return make
 
 
 def _const(value):
