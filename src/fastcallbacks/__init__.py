@@ -17,13 +17,14 @@ _CALLBACKS = {
     "StopWhen": "stop_when",
     "PlateauSchedule": "plateau_schedule",
     "BackupAndRestore": "backup_and_restore",
+    "AgreeOnStop": "distributed",
 }
 
 # Submodules loaded on first access (`fastcallbacks.checkpoint.verify`).
-_SUBMODULES = ("checkpoint", "criteria", "regularizers")
+_SUBMODULES = ("checkpoint", "criteria", "regularizers", "distributed")
 
 __all__ = ["implementation", "RingMonitor", "BestTracker", "WeightSnapshot",
-           "NpzWriter", "npz", "checkpoint", "criteria", "regularizers", *_CALLBACKS]
+           "NpzWriter", "npz", "checkpoint", "criteria", "regularizers", "distributed", *_CALLBACKS]
 
 
 def implementation():
@@ -45,6 +46,10 @@ def __getattr__(name):
     if name in _SUBMODULES:
         import importlib
 
+        if name == "distributed":   # imports Keras: the same short error
+            from . import _backend
+
+            _backend.import_keras()
         module = importlib.import_module(f".{name}", __name__)
         globals()[name] = module
         return module

@@ -94,3 +94,10 @@ def variable_value_parts():
     from keras.src.backend.common import variables as kv
 
     return kv.Variable.value, kv.in_stateless_scope, kv.get_autocast_scope
+
+
+def tensorflow_trainer_module():
+    """`keras.src.backend.tensorflow.trainer` (for `_mwmsfix`; TF backend only)."""
+    from keras.src.backend.tensorflow import trainer
+
+    return trainer

@@ -2,50 +2,23 @@
 run continues the same `.npz`.
 
 The state is the list of members the file held at the backup (their
-writes are committed first). On a resume the file is moved aside (a hidden
-`.<name>.fcresume` next to it) and, when the logger opens its writer, those
-members are copied into the new file, committed, and the aside copy is
-deleted; members of epochs redone after the backup are written again by the
-redone epochs. A kill during this keeps the aside copy (and the new file's
-members are merged into it at the next resume), so no member of an epoch up
-to the backup is lost.
+writes are committed first). The logger opens its file at the first logged
+epoch, not at train begin, so a resume (`set_state`, after every callback's
+`on_train_begin`) comes first; the file is then continued with
+`NpzWriter(path, mode="a", keep=...)`, keeping the members of the epochs up
+to the backup and dropping what a killed run wrote after it (the redone
+epochs write those again). Append mode never writes the old file in place:
+until the new file (with the kept members, committed) replaces it, a kill
+leaves the old file as it was.
 """
 
 import os
 import warnings
 
-import numpy as np
-
-from . import npz as _npz
-from . import checkpoint as _checkpoint
-
-
-def aside_path(path):
-    directory, name = os.path.split(path)
-    return os.path.join(directory, f".{name}.fcresume")
-
-
-def _read(path, names):
-    """{name: array} of the members of `names` the file at `path` holds
-    intact (a killed writer's file included)."""
-    out = {}
-    if not os.path.exists(path):
-        return out
-    try:
-        z = _npz.load(path)
-    except Exception:
-        _npz.recover(path)
-        z = _npz.load(path)
-    with z:
-        present = set(z.keys())
-        for name in names:
-            if name in present:
-                out[name] = np.array(z[name])
-    return out
-
 
 class ActivationLoggerState:
-    """Mixin of `ActivationLogger` (uses `filepath`, `per_epoch`, `_writer`)."""
+    """Mixin of `ActivationLogger` (uses `filepath`, `per_epoch`,
+    `compress`, `_writer`)."""
 
     _carried = None
 
@@ -61,45 +34,24 @@ class ActivationLoggerState:
         return {"members": list(self._carried or [])}
 
     def set_state(self, state):
-        """Keeps the members listed in `state` for the file this run
-        writes (not in Keras)."""
-        needed = list(state.get("members", []))
-        if self.per_epoch or not needed:
-            return
-        main, aside = self.filepath, aside_path(self.filepath)
-        if os.path.exists(aside):
-            if os.path.exists(main):
-                # An earlier resume was killed: its new file may hold
-                # members the aside copy lacks.
-                data = _read(aside, needed)
-                data.update(_read(main, [n for n in needed if n not in data]))
-                tmp, fd = _checkpoint.create_temp(aside, ".npz")
-                try:
-                    with os.fdopen(fd, "wb") as f:
-                        np.savez(f, **data)
-                    _checkpoint.fsync_path(tmp)
-                    os.replace(tmp, aside)
-                except BaseException:
-                    _checkpoint._remove_quietly(tmp)
-                    raise
-                os.remove(main)
-        elif os.path.exists(main):
-            os.replace(main, aside)
-        self._carried = needed
+        """Keeps the members listed in `state` in the file this run
+        continues (not in Keras)."""
+        if not self.per_epoch:
+            self._carried = list(state.get("members", [])) or None
 
-    def _carry_over(self):
-        """Copies the carried members into the newly opened writer."""
+    def _open_continued(self):
+        """The writer continuing the file after a resume, or None."""
+        from . import _impl
+
         needed, self._carried = self._carried, None
-        if not needed:
-            return
-        aside = aside_path(self.filepath)
-        data = _read(aside, needed)
-        missing = [n for n in needed if n not in data]
+        if not needed or not os.path.exists(self.filepath):
+            return None
+        wanted = set(needed)
+        writer = _impl.npzwriter.NpzWriter(self.filepath, mode="a", compress=self.compress,
+                                           keep=lambda name: name in wanted)
+        missing = wanted.difference(writer.members)
         if missing:
             warnings.warn(f"ActivationLogger: {len(missing)} member(s) of the backup were not "
-                          f"found in {aside!r}: {missing[:3]}", UserWarning, stacklevel=3)
-        for name in needed:
-            if name in data:
-                self._writer.add(name, data[name])
-        self._writer.commit()
-        _checkpoint._remove_quietly(aside)
+                          f"found in {self.filepath!r}: {sorted(missing)[:3]}", UserWarning,
+                          stacklevel=3)
+        return writer

@@ -7,8 +7,9 @@ import warnings
 import keras
 import numpy as np
 
-from . import _impl
+from . import _impl, _roles
 from ._logger_resume import ActivationLoggerState
+from .distributed import guarded as _distributed_guard
 
 _EPOCH_FIELD = re.compile(r"\{epoch(?::[^}]*)?\}")
 
@@ -32,6 +33,7 @@ def _leaves(x):
 
 _CHUNK = 1024  # samples per forward pass
 
+@_distributed_guard
 class ActivationLogger(ActivationLoggerState, keras.callbacks.Callback):
     """Saves the activations of chosen layers on a fixed input, every few epochs.
 
@@ -75,6 +77,13 @@ class ActivationLogger(ActivationLoggerState, keras.callbacks.Callback):
             keyword-only. Defaults to `None` (all of them).
         compress: Whether to deflate members where it pays (see
             `NpzWriter`); keyword-only. Defaults to `False`.
+        writer: (not in Keras) Whether this process writes the file when
+            several processes train together. The forward pass runs on
+            every process either way (engines that run it as a collective
+            need all of them); only the writer writes. `None` asks the
+            distribution (the chief, process 0 or rank 0 writes; see
+            `docs/distributed.md`), `True` always writes, `False` never.
+            Keyword-only. Defaults to `None`.
 
     Example:
 
@@ -86,8 +95,9 @@ class ActivationLogger(ActivationLoggerState, keras.callbacks.Callback):
     """
 
     def __init__(self, filepath, x, *, layers=None, every_n_epochs=1, max_samples=None,
-                 compress=False):
+                 compress=False, writer=None):
         super().__init__()
+        _roles.check_writer_arg(writer, "ActivationLogger")
         try:
             self.filepath = os.fspath(filepath)
         except TypeError:
@@ -142,6 +152,8 @@ class ActivationLogger(ActivationLoggerState, keras.callbacks.Callback):
         self.every_n_epochs = int(every_n_epochs)
         self.max_samples = max_samples
         self.compress = bool(compress)
+        self.writer = writer
+        self._writes = True
         self.per_epoch = bool(_EPOCH_FIELD.search(self.filepath))
         self._extractor = None
         self._names = []
@@ -246,19 +258,21 @@ class ActivationLogger(ActivationLoggerState, keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._close_writer()
         self._build()
-        self._unopened = not self.per_epoch
+        self._writes = _roles.is_writer(self.model, self.writer)
+        self._unopened = self._writes and not self.per_epoch
         # The file is opened at the first logged epoch (or at the end), so
-        # that a BackupAndRestore resume (set_state) can move it aside first.
+        # that a BackupAndRestore resume (set_state) can continue it.
 
     def _open_single(self):
         self._unopened = False
-        self._writer = self._new_writer(self.filepath)
-        self._carry_over()
+        self._writer = self._open_continued() or self._new_writer(self.filepath)
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch % self.every_n_epochs:
             return
         outputs = self._forward()
+        if not self._writes:
+            return   # same forward pass as the writer, no file
         if self.per_epoch:
             self._close_writer()   # the previous epoch's file (writes overlapped)
             path = _EPOCH_FIELD.sub(lambda m: m.group(0).format(epoch=epoch), self.filepath)

@@ -5,7 +5,6 @@ import math
 import numbers
 import os
 import shutil
-import sys
 import tempfile
 import time
 import warnings
@@ -14,6 +13,8 @@ import keras
 import numpy as np
 
 from . import _backupfiles, _callback_state, _ckptwriter, _forks, _impl, _weights
+from ._backuplist import (_Tail, _assign, _find_callback_list, _members, _seed_variables,
+                          _warn_outsiders)
 from ._keras_internals import file_utils
 from ._weights import host_arrays
 
@@ -130,6 +131,9 @@ class BackupAndRestore(keras.callbacks.Callback):
         self._work = 0.0
         self._units = 0
         self._clock = None
+        # Seconds the training thread spent in backups during the last fit
+        # (not in Keras).
+        self.blocked_seconds = 0.0
         _forks.restart_in_child(self, "_init_runtime")
 
     def __getstate__(self):
@@ -161,6 +165,7 @@ class BackupAndRestore(keras.callbacks.Callback):
             self._load_model()
         self._interval = self._base_interval()
         self._since, self._units, self._work, self._cost = 0, 0, 0.0, None
+        self.blocked_seconds = 0.0
         self._clock = time.perf_counter()
         tail = _Tail(self)
         if isinstance(self.save_freq, int):
@@ -260,6 +265,10 @@ class BackupAndRestore(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._poll()
         self._epoch = epoch
+        # Keras counts epochs only at on_epoch_end, so its backups after
+        # batches of a resumed run's first epoch say epoch 0; here they say
+        # the epoch they were taken in.
+        self._current_epoch = epoch
 
     def on_epoch_end(self, epoch, logs=None):
         self._poll()
@@ -292,7 +301,13 @@ class BackupAndRestore(keras.callbacks.Callback):
             self._save("batch", self._current_epoch, self._last_batch_seen)
 
     def _after_epoch(self, epoch):
-        if self.save_freq != "epoch" or self._forward is not None:
+        if self._forward is not None:
+            warnings.warn(f"BackupAndRestore: epoch {epoch} ended before the batch the backup "
+                          f"was taken after ({self._forward[1]}); the run resumes from here, "
+                          "not exactly.", UserWarning, stacklevel=3)
+            self._forward = None
+            return
+        if self.save_freq != "epoch":
             return
         self._units += 1
         self._since += 1
@@ -338,6 +353,7 @@ class BackupAndRestore(keras.callbacks.Callback):
                                self.double_checkpoint)
         self._since = 0
         end = time.perf_counter()
+        self.blocked_seconds += end - start
         self._adapt(end - start)
         self._clock = end
 
@@ -398,86 +414,6 @@ class BackupAndRestore(keras.callbacks.Callback):
             self._forward = None
         if self.delete_checkpoint and file_utils.exists(self.backup_dir):
             file_utils.rmtree(self.backup_dir)
-
-
-class _Tail(keras.callbacks.Callback):
-    """Runs after every other callback of the list (appended to it at
-    on_train_begin): where states are restored and backups taken."""
-
-    def __init__(self, owner):
-        super().__init__()
-        self._owner = owner
-
-    def on_train_begin(self, logs=None):
-        self._owner._apply_restore()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._owner._after_epoch(epoch)
-
-    def _batch_end(self, batch, logs=None):
-        self._owner._after_batch(batch)
-
-
-def _find_callback_list(callback):
-    """The `CallbackList` running `callback`'s hook (from the calling
-    frames), or None when the hook is called directly."""
-    frame = sys._getframe(2)
-    for _ in range(8):
-        if frame is None:
-            return None
-        obj = frame.f_locals.get("self")
-        if isinstance(obj, keras.callbacks.CallbackList) and any(
-            c is callback for c in obj.callbacks
-        ):
-            return obj
-        frame = frame.f_back
-    return None
-
-
-def _skipped(cb, owner):
-    return (cb is owner or isinstance(cb, (BackupAndRestore, _Tail, keras.callbacks.ProgbarLogger)))
-
-
-def _members(callbacks, owner):
-    """(key, protocol object) of each callback whose state is backed up."""
-    out = []
-    seen = {}
-    for cb in callbacks:
-        if _skipped(cb, owner):
-            continue
-        name = type(cb).__name__
-        # The key: class name and rank among the callbacks of that class.
-        key = f"{name}#{seen.get(name, 0)}"
-        seen[name] = seen.get(name, 0) + 1
-        if isinstance(cb, keras.callbacks.History):
-            out.append((key, _callback_state.HistoryState(cb)))
-        elif _callback_state.takes_part(cb):
-            out.append((key, cb))
-    return out
-
-
-def _warn_outsiders(callbacks, owner):
-    names = [type(cb).__name__ for cb in callbacks
-             if not _skipped(cb, owner) and not isinstance(cb, keras.callbacks.History)
-             and not _callback_state.takes_part(cb)]
-    if names:
-        warnings.warn(
-            "BackupAndRestore does not back up the state of these callbacks (they "
-            f"define no get_state()/set_state()): {', '.join(names)}. After a resume "
-            "they start afresh.", UserWarning, stacklevel=4)
-
-
-def _seed_variables(model):
-    """The model's variables that are not weights (seed generators' states)."""
-    weights = {id(v) for v in model.weights}
-    return [v for v in model.variables if id(v) not in weights]
-
-
-def _assign(variables, arrays):
-    if len(variables) != len(arrays):
-        return  # another model: nothing to match them with
-    for v, a in zip(variables, arrays):
-        v.assign(a)
 
 
 def _h5_writer(layout, arrays):

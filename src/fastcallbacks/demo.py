@@ -19,6 +19,8 @@ import sys
 import threading
 import time
 
+from . import _roles
+
 # Every name the run writes into its output directory.
 from ._backend import install_hint as _install_hint
 from ._demofiles import ACTIVATIONS, CHECKPOINT, METRICS, SUMMARY  # noqa: F401
@@ -298,7 +300,10 @@ def run(out="fastcallbacks-demo", epochs=None, quick=False, seed=0, plot=True, s
     # CSVLogger after ReduceLROnPlateau: it writes the `learning_rate` key into
     # the logs, and CSVLogger fixes its columns at the first epoch's end.
     csv_logger = keras.callbacks.CSVLogger(paths["metrics"])
-    callbacks = [early, reduce_lr, checkpoint, activations, csv_logger]
+    # Several processes: only the writer writes the CSV, the summary and the
+    # plots (the fastcallbacks callbacks gate their own files).
+    writes = _roles.is_writer(model)
+    callbacks = [early, reduce_lr, checkpoint, activations] + ([csv_logger] if writes else [])
     timer = HookTimer()
     for cb in callbacks:
         timer.instrument(cb, type(cb).__name__)
@@ -381,11 +386,12 @@ def run(out="fastcallbacks-demo", epochs=None, quick=False, seed=0, plot=True, s
         "callback_calls": dict(timer.calls),
         "epoch_numbering": "1-based, as printed by Keras; files keep 0-based indices",
     }
-    with open(os.path.join(out, SUMMARY), "w") as f:
-        json.dump(facts, f, indent=2)
+    if writes:
+        with open(os.path.join(out, SUMMARY), "w") as f:
+            json.dump(facts, f, indent=2)
 
     plot_note = None
-    if plot:
+    if plot and writes:
         from . import plot as plotting
 
         try:

@@ -18,11 +18,13 @@ from .monitor_callback import (
     _check_int,
     _plain_number,
 )
+from .distributed import auto_agree, guarded as _distributed_guard
 
 _LAYER_GET_WEIGHTS = keras.layers.Layer.get_weights
 
 
 
+@_distributed_guard
 class EarlyStopping(EarlyStoppingState, PatienceAttributes, MonitorCallback):
     """Stop training when a monitored metric has stopped improving.
 
@@ -173,6 +175,12 @@ class EarlyStopping(EarlyStoppingState, PatienceAttributes, MonitorCallback):
         self._epoch = epoch
 
     def on_epoch_end(self, epoch, logs=None):
+        self._epoch_end(epoch, logs)
+        # Several processes without AgreeOnStop: agree the stop here, so that
+        # all stop (and restore the best weights) at the same epoch.
+        auto_agree(self, "on_epoch_end")
+
+    def _epoch_end(self, epoch, logs):
         if self._monitor_op is None:
             # Delay setup until the model's metrics are all built.
             self._set_monitor_op()

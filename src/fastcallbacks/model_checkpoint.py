@@ -17,6 +17,7 @@ from ._keras_internals import backend, file_utils, print_msg
 from ._weights import host_arrays
 from ._ckptbackground import BackgroundSaves, ModelCheckpointState, named_error
 from .monitor_callback import MonitorCallback, _check_int
+from .distributed import guarded as _distributed_guard
 
 
 def _has_placeholder(pattern):
@@ -26,6 +27,7 @@ def _has_placeholder(pattern):
         return False
 
 
+@_distributed_guard
 class ModelCheckpoint(ModelCheckpointState, MonitorCallback, BackgroundSaves):
     """Save the model or its weights at some frequency, atomically.
 
@@ -226,9 +228,8 @@ class ModelCheckpoint(ModelCheckpointState, MonitorCallback, BackgroundSaves):
 
     def _is_writer(self, model):
         """Whether this process writes files (`writer`, else its role)."""
-        if self.writer is not None:
-            return self.writer
-        return model is not None and _roles.is_writer(model)
+        return (model is not None or self.writer is not None) and _roles.is_writer(
+            model, self.writer)
 
     def _on_train_batch_end_save(self, batch, logs=None):
         self._poll()

@@ -18,6 +18,7 @@ from .monitor_callback import (
     _ceil_count,
     _check_count,
 )
+from .distributed import guarded as _distributed_guard
 
 
 def _per_optimizer(optimizer):
@@ -59,6 +60,7 @@ class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return cls(**config)
 
 
+@_distributed_guard
 class ReduceLROnPlateau(ReduceLROnPlateauState, PatienceAttributes, MonitorCallback):
     """Reduce the learning rate when a metric has stopped improving.
 

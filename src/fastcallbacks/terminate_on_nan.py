@@ -8,10 +8,12 @@ import numpy as np
 from . import _compat
 from ._callback_state import StatelessState
 from ._keras_internals import print_msg
+from .distributed import guarded as _distributed_guard
 
 _RAISE_ERROR = _compat.TERMINATE_ON_NAN_RAISE_ERROR
 
 
+@_distributed_guard
 class TerminateOnNaN(StatelessState, keras.callbacks.Callback):
     """Stops training when a NaN or infinite loss is encountered.
 

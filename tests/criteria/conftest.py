@@ -4,6 +4,8 @@ import importlib
 
 import pytest
 
+from criteria_utils import FakeModel
+
 
 @pytest.fixture(params=("cython", "python"))
 def engine_module(request):
@@ -14,14 +16,6 @@ def engine_module(request):
     if request.param == "cython":
         assert not module.__file__.endswith(".py"), module.__file__
     return module
-
-
-class FakeModel:
-    """What StopWhen touches of a model in direct hook calls."""
-
-    def __init__(self):
-        self.stop_training = False
-        self.metrics = []
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 import fastcallbacks
 from fastcallbacks import criteria as C
 
-from conftest import FakeModel
+from criteria_utils import FakeModel
 
 
 @pytest.mark.parametrize("make, name", [

@@ -11,7 +11,7 @@ from fastcallbacks.criteria import (GL, PQ, UP, Divergence, NonFinite, Patience,
                                     all_of, any_of)
 
 import formulas as F
-from conftest import FakeModel
+from criteria_utils import FakeModel, keras_early_stopping_epoch
 
 
 def run(criterion, va, tr):
@@ -100,21 +100,6 @@ def test_any_of_all_of(which):
         assert got == F.first(allh), (va.tolist(), tr.tolist())
         if got is not None:
             assert reason == repr(nested)
-
-
-def keras_early_stopping_epoch(va, patience, min_delta, mode, baseline):
-    import keras
-
-    es = keras.callbacks.EarlyStopping("val_loss", min_delta=min_delta, patience=patience,
-                                       mode=mode, baseline=baseline)
-    model = FakeModel()
-    es.set_model(model)
-    es.on_train_begin()
-    for epoch, v in enumerate(va):
-        es.on_epoch_end(epoch, {"val_loss": float(v)})
-        if model.stop_training:
-            return epoch
-    return None
 
 
 def test_patience_decides_as_keras_early_stopping(which):

@@ -10,7 +10,7 @@ import fastcallbacks
 from fastcallbacks.criteria import GL, PQ, UP, Patience, Threshold, TimeLimit, all_of, any_of
 
 import formulas as F
-from test_differential import keras_early_stopping_epoch
+from criteria_utils import keras_early_stopping_epoch
 
 
 class Inject(keras.callbacks.Callback):

@@ -110,10 +110,11 @@ def test_ci_reads_the_test_command_from_the_readme():
 RUNNER = textwrap.dedent("""
     import sys, traceback
     blocks = {blocks!r}
+    namespace = {{"__name__": "__main__"}}   # the usage examples build on the set-up block
     for i, source in enumerate(blocks):
         try:
             code = compile(source, f"README.md python block {{i + 1}}", "exec")
-            exec(code, {{"__name__": "__main__"}})
+            exec(code, namespace)
         except BaseException:
             traceback.print_exc()
             print(f"README block {{i + 1}} FAILED:\\n{{source}}", file=sys.stderr)

@@ -6,7 +6,8 @@ tests/resume/test_resume_kill.py.
 SAVE_FREQ: "epoch" or an int; ASYNC: 0/1. KILL (optional) says where the
 process SIGKILLs itself: "epoch:K" (at the start of on_epoch_end(K), before
 the other callbacks), "batch:E:B" (after batch B of epoch E, before the
-other callbacks' batch hooks), "commit:N:STEP" (inside the N-th backup
+other callbacks' batch hooks), "raise-epoch:K" / "raise-batch:E:B" (raise
+`Interrupted` there instead: the in-process anchor), "commit:N:STEP" (inside the N-th backup
 commit, at STEP: weights, state, committed, renamed). On completion it writes
 OUTDIR/result.json and OUTDIR/final.npz.
 """
@@ -29,12 +30,22 @@ def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+class Interrupted(Exception):
+    """What the in-process anchor raises instead of a SIGKILL."""
+
+
+def interrupt():
+    raise Interrupted()
+
+
 class Killer(keras.callbacks.Callback):
     def __init__(self, spec):
         super().__init__()
-        self.spec = [spec[0], *map(int, spec[1:])] if spec[0] in ("epoch", "batch") else spec
+        self.die = interrupt if spec[0].startswith("raise-") else die
+        kind = spec[0].removeprefix("raise-")
+        self.spec = [kind, *map(int, spec[1:])] if kind in ("epoch", "batch") else spec
         self.epoch = 0
-        if spec[0] == "batch":
+        if self.spec[0] == "batch":
             self.on_train_batch_end = self._batch_end
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -42,11 +53,11 @@ class Killer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.spec[0] == "epoch" and epoch == self.spec[1]:
-            die()
+            self.die()
 
     def _batch_end(self, batch, logs=None):
         if self.epoch == self.spec[1] and batch == self.spec[2]:
-            die()
+            self.die()
 
     def get_state(self):  # takes part (nothing to restore)
         return {}
@@ -74,13 +85,13 @@ class Recorder(keras.callbacks.Callback):
         pass
 
 
-def main():
-    outdir, impl, save_freq, use_async = sys.argv[1:5]
-    kill = sys.argv[5].split(":") if len(sys.argv) > 5 else None
+def main(argv, determinism=True):
+    outdir, impl, save_freq, use_async = argv[:4]
+    kill = argv[4].split(":") if len(argv) > 4 else None
     save_freq = save_freq if save_freq == "epoch" else int(save_freq)
     keras.utils.set_random_seed(0)
-    if keras.backend.backend() == "tensorflow":  # the others are deterministic on CPU
-        import tensorflow as tf
+    if determinism and keras.backend.backend() == "tensorflow":  # the others: CPU is
+        import tensorflow as tf  # deterministic
 
         tf.config.experimental.enable_op_determinism()
     rng = np.random.default_rng(0)
@@ -138,4 +149,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

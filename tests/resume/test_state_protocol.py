@@ -18,8 +18,9 @@ Y = (np.sin(X.sum(axis=1, keepdims=True) * 2)).astype("float32")
 
 def make_model(lr=0.05):
     keras.utils.set_random_seed(2)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, activation="tanh"),
-                              keras.layers.Dense(1)])
+    model = keras.Sequential([keras.Input((4,)),
+                              keras.layers.Dense(4, activation="tanh", name="hidden"),
+                              keras.layers.Dense(1, name="out")])
     model.compile(keras.optimizers.SGD(lr), "mse")
     return model
 
@@ -268,3 +269,63 @@ def test_async_backup_error_surfaces_at_the_next_hook(tmp_path, monkeypatch):
     _backupfiles.BackupFiles(str(tmp_path / "b")).recover()
     meta, state = saved_state(str(tmp_path / "b"))
     assert meta["epoch"] == 1 and state["callbacks"]["History#0"]["epoch"] == [0]
+
+
+class StopAtBatch(Stateless):
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at, self.epoch = (epoch, batch), None
+        self.on_train_batch_end = self._batch_end
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def _batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise RuntimeError("stop here")
+
+
+def test_backups_in_the_first_resumed_epoch_name_that_epoch(tmp_path):
+    """Keras's callback counts epochs at on_epoch_end only: a fresh instance
+    resuming mid-epoch would write its next backups as epoch 0."""
+    directory = str(tmp_path / "b")
+    x, y = np.concatenate([X, X[:8]]), np.concatenate([Y, Y[:8]])  # 4 batches of 8
+
+    def run(stop):
+        make_model().fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False,
+                         callbacks=[stop, fastcallbacks.BackupAndRestore(directory, save_freq=2)])
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        run(StopAtBatch(1, 2))  # backups after batches 1, 3 of epoch 0 and 1 of epoch 1
+    assert saved_state(directory)[0]["epoch"] == 1
+    with pytest.raises(RuntimeError, match="stop here"):
+        run(Stop(2))  # resumed at epoch 1: its batch 3 is backed up
+    meta = saved_state(directory)[0]
+    assert (meta["epoch"], meta["batch"], meta["fastcallbacks"]["position"]) == (1, 3, "batch")
+
+
+def test_activation_logger_continues_its_file(tmp_path):
+    """Interrupted after ActivationLogger logged epoch 3 but before that
+    epoch's backup: the resumed run keeps epochs 0-2 of the file and
+    writes epochs 3-4 again; the file ends as the uninterrupted run's."""
+
+    class StopAtEnd(Stateless):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 3:
+                raise RuntimeError("stop here")
+
+    def run(name, stop):
+        logger = fastcallbacks.ActivationLogger(str(tmp_path / name / "act.npz"), X[:4])
+        callbacks = [fastcallbacks.BackupAndRestore(str(tmp_path / name / "b")), logger]
+        fit(make_model(), callbacks + ([StopAtEnd()] if stop else []), epochs=5)
+
+    run("a", False)
+    with pytest.raises(RuntimeError, match="stop here"):
+        run("b", True)
+    with np.load(tmp_path / "b" / "act.npz") as z:
+        assert sum(k.endswith("epoch_0003") for k in z.files) > 0  # written past the backup
+    run("b", False)
+    with np.load(tmp_path / "a" / "act.npz") as a, np.load(tmp_path / "b" / "act.npz") as b:
+        assert a.files == b.files and len(a.files) >= 5
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k])
