@@ -81,6 +81,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.keras)
 
 
+def pytest_runtest_setup(item):
+    """`@pytest.mark.backend("tensorflow", reason=...)`: a test inherently
+    about one backend (tf.distribute, TensorFlow's variable reads) runs on
+    that backend and is skipped, naming the reason, on the others."""
+    for marker in item.iter_markers("backend"):
+        name = marker.args[0]
+        reason = marker.kwargs.get("reason")
+        if not reason:
+            raise pytest.UsageError(f"{item.nodeid}: backend marker without a reason")
+        current = os.environ.get("KERAS_BACKEND", "tensorflow")
+        if current != name:
+            pytest.skip(f"needs the {name} backend ({reason}); KERAS_BACKEND={current}")
+
+
 def pytest_generate_tests(metafunc):
     """`core_impl`: the compiled core; the reference too for tests marked
     `reference_smoke` or with `--reference-parity`."""

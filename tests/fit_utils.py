@@ -26,8 +26,12 @@ def binary_data(n=128, seed=0, features=4):
 
 
 def classifier(seed=1, optimizer="rmsprop", metrics=("acc",), loss="binary_crossentropy",
-               features=4, build=False, clear_session=False):
+               features=4, build=False, clear_session=False, output="sigmoid"):
     """A seeded 4 -> 8 -> 1 classifier; same seed, same initial weights.
+
+    `output=None`: a linear output, whose loss can grow without bound on
+    every backend (a sigmoid's binary cross-entropy saturates on torch and
+    JAX, where Keras clips the probability instead of using the logits).
 
     `clear_session=True` gives fresh layer names (dense, dense_1), so that
     files written by two models compare; `build=True` builds the optimizer.
@@ -41,7 +45,7 @@ def classifier(seed=1, optimizer="rmsprop", metrics=("acc",), loss="binary_cross
         [
             keras.Input((features,)),
             keras.layers.Dense(8, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
+            keras.layers.Dense(1, activation=output),
         ]
     )
     model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
@@ -81,7 +85,7 @@ def _describe(obj):
 
 
 def reused_classifier(seed=1, optimizer="rmsprop", metrics=("acc",),
-                      loss="binary_crossentropy", features=4):
+                      loss="binary_crossentropy", features=4, output="sigmoid"):
     """`classifier(...)` in its initial state, reusing an earlier model of the
     same configuration (seed, optimizer and its arguments, metrics, loss).
 
@@ -94,9 +98,10 @@ def reused_classifier(seed=1, optimizer="rmsprop", metrics=("acc",),
     if not isinstance(optimizer, str) and isinstance(
             optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
         return classifier(seed=seed, optimizer=optimizer, metrics=metrics, loss=loss,
-                          features=features)
-    key = (seed, _describe(optimizer), tuple(_describe(m) for m in metrics), loss, features)
+                          features=features, output=output)
+    key = (seed, _describe(optimizer), tuple(_describe(m) for m in metrics), loss, features,
+           output)
     if key not in _REUSABLE:
-        _REUSABLE[key] = _Reusable(classifier(seed=seed, optimizer=optimizer,
-                                              metrics=metrics, loss=loss, features=features))
+        _REUSABLE[key] = _Reusable(classifier(seed=seed, optimizer=optimizer, metrics=metrics,
+                                              loss=loss, features=features, output=output))
     return _REUSABLE[key].reset()

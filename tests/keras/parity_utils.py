@@ -224,20 +224,3 @@ def assert_same_attributes(k, o):
             assert a == b, (n, a, b)
     for n in ("best_epoch", "in_cooldown"):
         assert hasattr(o, n) == hasattr(k, n), n
-
-
-# -- expectations that hold on one backend ---------------------------------------------
-
-
-def tensorflow_only(reason):
-    """Marks a test whose premise holds on TensorFlow only: a number its
-    kernels produce (a loss that overflows, a trajectory where a rule changes
-    the outcome) or a TensorFlow mechanism (its batched variable read, its
-    distribution strategies). On another backend parity with Keras still
-    holds, but the test would check nothing or fail on the premise. CI runs
-    this suite on TensorFlow, where the test always runs."""
-    import keras
-    import pytest
-
-    return pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                              reason=f"premise holds on TensorFlow only: {reason}")

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from fastcallbacks import _weights
-from parity_utils import tensorflow_only
 
 
 def _variables():
@@ -92,7 +91,7 @@ def test_per_variable_fallback_same_result(monkeypatch):
 
 
 @pytest.mark.keras
-@tensorflow_only("it injects an error into TensorFlow's batched variable read")
+@pytest.mark.backend("tensorflow", reason="the batched read is TensorFlow's _ReadVariablesOp")
 def test_batched_read_error_falls_back(monkeypatch):
     from tensorflow.python.framework import errors
 
@@ -194,7 +193,7 @@ print("ok")
 
 
 @pytest.mark.keras
-@tensorflow_only("tf.distribute.MirroredStrategy over two logical CPUs")
+@pytest.mark.backend("tensorflow", reason="tf.distribute.MirroredStrategy and TF device placement")
 def test_devices_and_mirrored_variables():
     # Two logical CPUs must be set up before TensorFlow starts: a new process.
     import subprocess
