@@ -110,7 +110,6 @@ def test_a_non_writer_writes_nothing(tmp_path, monkeypatch, how):
         monkeypatch.setenv("WORLD_SIZE", "2")
     else:
         kwargs["writer"] = False
-    fit(str(tmp_path / "b"), stop_at=3, save_freq=1, **kwargs)          # interrupted
     fit(str(tmp_path / "b"), save_freq=1, delete_checkpoint=False, **kwargs)
     assert list(tmp_path.iterdir()) == []
 
