@@ -368,9 +368,10 @@ class BackupAndRestore(keras.callbacks.Callback):
         self._generation += 1
         gen = self._generation
         if not self._writes:
-            # Same decisions and states as the writer; no file. Keras's
-            # saver may run collectives, so it runs here too (into a
-            # private directory removed at once).
+            # Same decisions and states as the writer (reading the metric
+            # variables may be a collective, e.g. MWMS's on-read ones), no
+            # file. Keras's saver may run collectives too, so it runs here
+            # (into a private directory removed at once).
             if layout is None:
                 _keras_writer(model)(None, None)
         elif layout is None:
