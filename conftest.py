@@ -2,9 +2,11 @@
 
 * `pytest` runs tests/, `pytest --benchmark` runs bench/.
 * The Keras suites (tests/keras, tests/checkpoint, tests/logger, tests/demo)
-  get the `keras` marker, the TensorFlow backend unless `KERAS_BACKEND` says
-  otherwise (set here, before any test module imports Keras), and the
-  `core_impl` fixture that switches the core implementation.
+  get the `keras` marker and the TensorFlow backend unless `KERAS_BACKEND`
+  says otherwise (set here, before any test module imports Keras); every
+  test of tests/keras, tests/checkpoint, tests/logger and tests/resume runs
+  under the `core_impl` fixture that switches the core implementation
+  (`impl` is its value; tests/core has its own `impl`, over both).
 * The Keras suites run once, on the compiled core: tests/core proves the
   compiled core and the pure-Python reference bit-identical (differential
   tests), so running every parity test twice proves nothing more. Tests
@@ -23,6 +25,13 @@ import pytest  # noqa: E402
 
 ROOT = Path(__file__).parent
 KERAS_SUITES = ("keras", "checkpoint", "logger", "demo", "resume")
+IMPL_SUITES = ("keras", "checkpoint", "logger", "resume")
+
+
+def _suite(path):
+    """The folder under tests/ that `path` is in, or None."""
+    parts = Path(path).resolve().relative_to(ROOT.resolve()).parts
+    return parts[1] if len(parts) > 2 and parts[0] == "tests" else None
 
 
 def pytest_addoption(parser):
@@ -41,6 +50,21 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (addopts): no workers for the benchmarks (timings need a
+    quiet machine; pytest-benchmark turns itself off under xdist) or when
+    the arguments name a single test file (one worker would run it all, after
+    every worker had imported Keras); otherwise xdist's default, a worker per
+    CPU."""
+    if config.getoption("--benchmark"):
+        return 0
+    files = {str(arg).split("::")[0] for arg in config.args}
+    if len(files) == 1 and next(iter(files)).endswith(".py"):
+        return 0
+    return None
+
+
 def pytest_ignore_collect(collection_path, config):
     bench = config.getoption("--benchmark")
     path = Path(collection_path).resolve()
@@ -53,15 +77,28 @@ def pytest_ignore_collect(collection_path, config):
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        parts = Path(item.path).resolve().relative_to(ROOT.resolve()).parts
-        if len(parts) > 2 and parts[0] == "tests" and parts[1] in KERAS_SUITES:
+        if _suite(item.path) in KERAS_SUITES:
             item.add_marker(pytest.mark.keras)
+
+
+def pytest_runtest_setup(item):
+    """`@pytest.mark.backend("tensorflow", reason=...)`: a test inherently
+    about one backend (tf.distribute, TensorFlow's variable reads) runs on
+    that backend and is skipped, naming the reason, on the others."""
+    for marker in item.iter_markers("backend"):
+        name = marker.args[0]
+        reason = marker.kwargs.get("reason")
+        if not reason:
+            raise pytest.UsageError(f"{item.nodeid}: backend marker without a reason")
+        current = os.environ.get("KERAS_BACKEND", "tensorflow")
+        if current != name:
+            pytest.skip(f"needs the {name} backend ({reason}); KERAS_BACKEND={current}")
 
 
 def pytest_generate_tests(metafunc):
     """`core_impl`: the compiled core; the reference too for tests marked
     `reference_smoke` or with `--reference-parity`."""
-    if "core_impl" not in metafunc.fixturenames:
+    if "core_impl" not in metafunc.fixturenames or _suite(metafunc.definition.path) not in IMPL_SUITES:
         return
     both = (metafunc.definition.get_closest_marker("reference_smoke") is not None
             or metafunc.config.getoption("--reference-parity"))
@@ -69,13 +106,18 @@ def pytest_generate_tests(metafunc):
                          indirect=True)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def core_impl(request):
-    """Switches the core implementation for one test and restores it after.
+    """Switches the core implementation for one test of tests/keras,
+    tests/checkpoint, tests/logger or tests/resume and restores it after (elsewhere: None,
+    nothing switched).
 
     Callbacks bind their core at construction, so tests build them inside
     the test body.
     """
+    if not hasattr(request, "param"):
+        yield None
+        return
     import fastcallbacks
     from fastcallbacks import _impl
 
@@ -89,3 +131,10 @@ def core_impl(request):
         yield request.param
     finally:
         _impl.use(previous)
+
+
+@pytest.fixture
+def impl(core_impl):
+    """The core implementation of this test: "cython", or "python" for the
+    `reference_smoke` tests' second run (see `core_impl`)."""
+    return core_impl

@@ -13,12 +13,12 @@ and ratios; the other benchmarks give report.py's per-method table.
 """
 
 import os
-import time
 import zlib
 
 import numpy as np
 import pytest
 
+from benchutil import interleaved, np_savez_compressed, settle
 from fastcallbacks._core import npzwriter as c_npzwriter
 
 MiB = 1 << 20
@@ -42,10 +42,6 @@ def _activations(kind):
 CASES = ("relu", "sparse")
 
 
-def np_savez_compressed(path, arrays):
-    np.savez_compressed(path, **arrays)
-
-
 def npzwriter_compress(path, arrays):
     with c_npzwriter.NpzWriter(path, compress=True) as w:
         for name, a in arrays.items():
@@ -56,22 +52,6 @@ WRITERS = {"np_savez_compressed": np_savez_compressed, "npzwriter_compress": npz
 CRCS = {"zlib_crc32": zlib.crc32, "npzwriter_crc32": c_npzwriter.crc32}
 
 
-def _settle(path):
-    """Untimed, before every timed write: no earlier file, no dirty pages."""
-    if os.path.exists(path):
-        os.unlink(path)
-    if hasattr(os, "sync"):
-        os.sync()
-
-
-@pytest.fixture
-def path(tmp_path):
-    p = tmp_path / "bench.npz"
-    yield str(p)
-    if p.exists():
-        p.unlink()
-
-
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("method", list(WRITERS))
 def bench_compressed_write(benchmark, path, case, method):
@@ -79,7 +59,7 @@ def bench_compressed_write(benchmark, path, case, method):
     benchmark.group = f"deflate ({LIBRARY}): compressed write 10x4MiB {case} float32"
     benchmark.extra_info["anchor"] = method == "np_savez_compressed"
     benchmark.extra_info["MB"] = sum(a.nbytes for a in arrays.values()) / 1e6
-    benchmark.pedantic(WRITERS[method], args=(path, arrays), setup=lambda: _settle(path),
+    benchmark.pedantic(WRITERS[method], args=(path, arrays), setup=lambda: settle(path),
                        rounds=3, iterations=1, warmup_rounds=0)
 
 
@@ -94,21 +74,6 @@ def bench_crc32(benchmark, size, method):
     benchmark(CRCS[method], data)
 
 
-def _interleaved(methods, args, rounds, setup=None):
-    """Median seconds of each method, rounds interleaved (round 0 a warm-up)."""
-    times = {m: [] for m in methods}
-    for r in range(rounds + 1):
-        for name, fn in methods.items():
-            if setup is not None:
-                setup()
-            t0 = time.perf_counter()
-            fn(*args)
-            t = time.perf_counter() - t0
-            if r:
-                times[name].append(t)
-    return {m: float(np.median(v)) for m, v in times.items()}
-
-
 def bench_deflate_ratios(benchmark, path):
     """Medians and ratios from interleaved rounds, printed and in extra_info."""
     benchmark.group = "deflate: summary (ratios in extra_info)"
@@ -118,7 +83,7 @@ def bench_deflate_ratios(benchmark, path):
     for case in CASES:
         arrays = _activations(case)
         mb = sum(a.nbytes for a in arrays.values()) / 1e6
-        t = _interleaved(WRITERS, (path, arrays), rounds=5, setup=lambda: _settle(path))
+        t = interleaved(WRITERS, (path, arrays), rounds=5, setup=lambda: settle(path))
         sizes = {}
         for name, fn in WRITERS.items():
             fn(path, arrays)
@@ -141,7 +106,7 @@ def bench_deflate_ratios(benchmark, path):
         def repeat(fn):
             return lambda: [fn(data) for _ in range(reps)]
 
-        t = _interleaved({m: repeat(fn) for m, fn in CRCS.items()}, (), rounds=7)
+        t = interleaved({m: repeat(fn) for m, fn in CRCS.items()}, (), rounds=7)
         gbs = {m: reps * n / t[m] / 1e9 for m in CRCS}
         ratio = t["zlib_crc32"] / t["npzwriter_crc32"]
         info[f"crc32 {label} npzwriter / zlib.crc32 speed"] = round(ratio, 2)

@@ -10,6 +10,7 @@ next to the issue's targets; the other benchmarks give report.py's
 per-method table.
 """
 
+import contextlib
 import os
 import threading
 import time
@@ -17,6 +18,7 @@ import time
 import numpy as np
 import pytest
 
+from benchutil import interleaved, np_savez_compressed, settle
 from fastcallbacks._core import npzwriter as c_npzwriter
 from fastcallbacks._reference import npzwriter as r_npzwriter
 
@@ -45,10 +47,6 @@ def raw_write(path, arrays):
 
 def np_savez(path, arrays):
     np.savez(path, **arrays)
-
-
-def np_savez_compressed(path, arrays):
-    np.savez_compressed(path, **arrays)
 
 
 def _writer(module, **kwargs):
@@ -126,14 +124,6 @@ def queue_then_run_python(path, arrays):
         return time.perf_counter() - t0
 
 
-@pytest.fixture
-def path(tmp_path):
-    p = tmp_path / "bench.npz"
-    yield str(p)
-    if p.exists():
-        p.unlink()
-
-
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("method", list(METHODS))
 def bench_write(benchmark, path, case, method):
@@ -142,7 +132,7 @@ def bench_write(benchmark, path, case, method):
     benchmark.extra_info["anchor"] = method == "raw_write"
     benchmark.extra_info["MB"] = sum(a.nbytes for a in arrays.values()) / 1e6
     fn = METHODS[method]
-    benchmark.pedantic(fn, args=(path, arrays), setup=lambda: _settle(path), rounds=7,
+    benchmark.pedantic(fn, args=(path, arrays), setup=lambda: settle(path), rounds=7,
                        iterations=1, warmup_rounds=1)
 
 
@@ -157,7 +147,7 @@ def bench_write_with_busy_main_thread(benchmark, path, method):
         with BusyThread():
             fn(path, arrays)
 
-    benchmark.pedantic(run, setup=lambda: _settle(path), rounds=7, iterations=1,
+    benchmark.pedantic(run, setup=lambda: settle(path), rounds=7, iterations=1,
                        warmup_rounds=1)
 
 
@@ -169,41 +159,16 @@ def bench_write_compressed_relu(benchmark, path, method):
     fn = {"np_savez_compressed": np_savez_compressed,
           "cython_compress": _writer(c_npzwriter, compress=True),
           "python_compress": _writer(r_npzwriter, compress=True)}[method]
-    benchmark.pedantic(fn, args=(path, arrays), setup=lambda: _settle(path), rounds=3,
+    benchmark.pedantic(fn, args=(path, arrays), setup=lambda: settle(path), rounds=3,
                        iterations=1, warmup_rounds=0)
 
 
 # ---------------------------------------------------------------------------
 # Interleaved rounds: the ratios the issue asks for.
 
-def _settle(path):
-    """Untimed, before every timed write: remove the previous file and flush
-    dirty pages, so that no write runs into the kernel's writeback
-    throttling left by an earlier one (stalls of 50-80 ms seen here, which
-    landed on whichever method ran then)."""
-    if os.path.exists(path):
-        os.unlink(path)
-    if hasattr(os, "sync"):
-        os.sync()
-
-
 def _median_times(methods, path, arrays, rounds, busy=False):
-    times = {m: [] for m in methods}
-    for r in range(rounds + 1):          # round 0 is a warm-up
-        for name, fn in methods.items():
-            _settle(path)
-            if busy:
-                with BusyThread():
-                    t0 = time.perf_counter()
-                    fn(path, arrays)
-                    t = time.perf_counter() - t0
-            else:
-                t0 = time.perf_counter()
-                fn(path, arrays)
-                t = time.perf_counter() - t0
-            if r:
-                times[name].append(t)
-    return {m: float(np.median(v)) for m, v in times.items()}
+    return interleaved(methods, (path, arrays), rounds, setup=lambda: settle(path),
+                       around=BusyThread if busy else contextlib.nullcontext)
 
 
 def _peak_extra_rss(fn, path, arrays):
@@ -250,7 +215,7 @@ def bench_npzwriter_ratios(benchmark, path):
     solo_t, busy_t = [], []
     for r in range(16):
         for fn, out in ((queue_then_wait, solo_t), (queue_then_run_python, busy_t)):
-            _settle(path)
+            settle(path)
             t = fn(path, arrays)
             if r:
                 out.append(t)

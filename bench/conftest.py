@@ -19,3 +19,12 @@ def impl(request):
     previous = _impl.use(request.param)
     yield request.param
     _impl.use(previous)
+
+
+@pytest.fixture
+def path(tmp_path):
+    """A file name for one benchmark's writes, removed afterwards."""
+    p = tmp_path / "bench.npz"
+    yield str(p)
+    if p.exists():
+        p.unlink()

@@ -192,3 +192,31 @@ def to_float(value):
         return float(value)
     except TypeError:
         return float(np.asarray(value))
+
+
+def backend_rng_state():
+    """The global random state of the backend where Keras's unseeded ops
+    draw from it (torch: Dropout without `seed`), as a numpy array, or None.
+
+    Not a Keras variable, so not in a weights file; a resumed run restores
+    it with `set_backend_rng_state` to draw the same masks.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None or _keras_backend() != "torch":
+        return None
+    return np.array(torch.random.get_rng_state().numpy())
+
+
+def set_backend_rng_state(state):
+    """Restores what `backend_rng_state` returned (None: nothing)."""
+    if state is None:
+        return
+    torch = sys.modules.get("torch")
+    if torch is None or _keras_backend() != "torch":
+        return  # saved on another backend: nothing to match it with
+    torch.random.set_rng_state(torch.from_numpy(np.array(state, dtype=np.uint8)))
+
+
+def _keras_backend():
+    keras = sys.modules.get("keras")
+    return keras.backend.backend() if keras is not None else None

@@ -12,7 +12,7 @@ import warnings
 import keras
 import numpy as np
 
-from . import _backupfiles, _callback_state, _ckptwriter, _forks, _impl, _roles
+from . import _backupfiles, _callback_state, _ckptwriter, _forks, _impl, _roles, _weights
 from ._backuplist import (_Tail, _assign, _find_callback_list, _members, _seed_variables,
                           _warn_outsiders)
 from ._keras_internals import file_utils
@@ -253,6 +253,7 @@ class BackupAndRestore(keras.callbacks.Callback):
         meta, ours, state = self._restore
         if state is not None:
             _assign(_seed_variables(self.model), state.get("seeds", []))
+            _weights.set_backend_rng_state(state.get("backend_rng"))
             self._set_states(state)
         if ours.get("position") == "batch":
             self._forward = (int(meta["epoch"]), int(meta["batch"]), ours, state)
@@ -290,6 +291,7 @@ class BackupAndRestore(keras.callbacks.Callback):
         if state is not None:
             _assign(model.metrics_variables, state.get("metrics", []))
             _assign(_seed_variables(model), state.get("seeds", []))
+            _weights.set_backend_rng_state(state.get("backend_rng"))
             self._set_states(state)
         model.stop_training = bool(ours.get("stop_training", False))
         self._batches_seen_since_last_saving = 0
@@ -361,6 +363,7 @@ class BackupAndRestore(keras.callbacks.Callback):
             # Seed generators' states (Dropout...): variables, not weights,
             # so not in Keras's weights file.
             "seeds": [np.array(a) for a in host_arrays(_seed_variables(model))],
+            "backend_rng": _weights.backend_rng_state(),  # torch's unseeded Dropout
         }
         encoded = _callback_state.encode(state, "BackupAndRestore")
         metadata = {"epoch": epoch, "batch": batch}

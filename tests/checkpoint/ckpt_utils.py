@@ -8,35 +8,17 @@ import zipfile
 import h5py
 import numpy as np
 
+import fit_utils
+from fit_utils import binary_data  # noqa: F401 (re-exported)
+
 from fastcallbacks.checkpoint import SIDECAR_SUFFIX
 
 
-def binary_data(n=64, seed=0, features=4):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, features)).astype("float32")
-    w = np.linspace(1.0, -1.0, features).astype("float32")
-    y = (x @ w + 0.5 * rng.standard_normal(n) > 0).astype("float32")
-    return x, y
-
-
 def classifier(seed=1, optimizer="adam", metrics=("acc",), features=4, build=False):
-    """A seeded 4 -> 8 -> 1 classifier; same seed, same initial weights."""
-    import keras
-
-    # Fresh layer names (dense, dense_1), so files of two runs compare.
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((features,)),
-            keras.layers.Dense(8, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
-    model.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=list(metrics))
-    if build:
-        model.optimizer.build(model.trainable_variables)
-    return model
+    """A seeded 4 -> 8 -> 1 classifier with fresh layer names (dense,
+    dense_1), so that files of two runs compare."""
+    return fit_utils.classifier(seed=seed, optimizer=optimizer, metrics=metrics,
+                                features=features, build=build, clear_session=True)
 
 
 def checkpoint_files(directory):

@@ -1,6 +1,6 @@
 """ModelCheckpoint(async_save=True) across os.fork(), for test_checkpoint_fork.
 
-Usage: `python fork_worker.py DIR` (KERAS_BACKEND=numpy: the hooks run
+Usage: `python fork_worker.py DIR` (KERAS_BACKEND=numpy, or torch without JAX: the hooks run
 without fit). The parent saves once, starts a second save and forks while
 it is in flight; the child saves, ends training and exits; the parent waits
 for it (killing it if it hangs), saves again and ends. Prints the files of

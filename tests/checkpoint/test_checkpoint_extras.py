@@ -8,6 +8,7 @@ import os
 import threading
 
 import h5py
+import keras
 import numpy as np
 import pytest
 
@@ -423,7 +424,7 @@ def _layout_and_arrays(features):
     model = classifier(features=features, build=True)
     model.fit(np.ones((4, features)), np.ones((4, 1)), epochs=1, verbose=0)
     layout = _ckptwriter.record_layout(model, with_assets=False)
-    return layout, [np.asarray(v.value) for v in layout.variables]
+    return layout, [keras.ops.convert_to_numpy(v.value) for v in layout.variables]
 
 
 @pytest.mark.parametrize("features", [4, 3000])

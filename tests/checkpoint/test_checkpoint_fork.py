@@ -23,9 +23,22 @@ WORKER = os.path.join(os.path.dirname(__file__), "fork_worker.py")
 SRC = os.path.dirname(os.path.dirname(fastcallbacks.__file__))
 
 
+def _fork_backend():
+    """Keras's numpy backend (the hooks run without fit; no backend thread
+    pools in the forking process), which imports JAX; without JAX (a
+    torch-only environment) the suite's backend, unless that is TensorFlow,
+    whose runtime does not survive a fork."""
+    import importlib.util
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if importlib.util.find_spec("jax") is not None or backend == "tensorflow":
+        return "numpy"
+    return backend
+
+
 @pytest.mark.reference_smoke
 def test_async_saver_across_fork(impl, tmp_path):
-    env = dict(os.environ, KERAS_BACKEND="numpy",
+    env = dict(os.environ, KERAS_BACKEND=_fork_backend(),
                PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("FASTCALLBACKS_PURE_PYTHON", None)
     if impl == "python":

@@ -15,8 +15,8 @@ import pytest
 
 from fastcallbacks import _tempfiles, npz
 
+from .children import fork, read_ints
 from .impls import load_impl
-from .test_npzwriter import _fork, _read_ints
 
 POSIX = os.name == "posix"
 
@@ -213,11 +213,11 @@ def kill_trials(impl, tmp_path, delays):
         # identity, size and time (the old file is never written in place).
         st = os.stat(path)
         before = (st.st_ino, st.st_size, st.st_mtime_ns)
-        pid, r = _fork(lambda fd, p=path: _child_appender(impl.name, p, fd, 30))
+        pid, r = fork(lambda fd, p=path: _child_appender(impl.name, p, fd, 30))
         time.sleep(delay)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        reported = _read_ints(r)
+        reported = read_ints(r)
         st = os.stat(path)
         untouched = (st.st_ino, st.st_size, st.st_mtime_ns) == before
         got = names_and_arrays(path)

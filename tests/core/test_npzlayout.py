@@ -18,6 +18,7 @@ import pytest
 from fastcallbacks import _npzformat
 from fastcallbacks._reference import npzwriter as r_npzwriter
 
+from .children import fork, read_ints
 from .impls import load_impl
 
 POSIX = os.name == "posix"
@@ -238,9 +239,9 @@ def _cut_relocation_child(impl_name, path, fd):
 def test_relocation_cut_by_a_file_size_limit_is_undone(impl, tmp_path):
     assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
     path = str(tmp_path / "cut.npz")
-    pid, r = _fork(lambda fd: _cut_relocation_child(impl.name, path, fd))
+    pid, r = fork(lambda fd: _cut_relocation_child(impl.name, path, fd))
     os.waitpid(pid, 0)
-    values = _read_ints(r)
+    values = read_ints(r)
     assert len(values) == 3, values
     before, err, size = values
     assert err == errno.EFBIG
@@ -271,40 +272,13 @@ def _kill_child(impl_name, path, fd, n_members):
     os.write(fd, struct.pack("<i", -1))
 
 
-def _fork(target, *args):
-    r, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        code = 0
-        try:
-            os.close(r)
-            target(*args, wfd)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    return pid, r
-
-
-def _read_ints(fd):
-    data = b""
-    while True:
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        data += chunk
-    os.close(fd)
-    return [v for (v,) in struct.iter_unpack("<i", data[: len(data) // 4 * 4])]
-
-
 def _sigkill_trials(impl, tmp_path, trials, n_members, seed):
     assert POSIX, "this test needs fork() and SIGKILL"
     rnd = random.Random(seed)
     outcomes = []
     for trial in range(trials):
         path = str(tmp_path / f"k{trial}.npz")
-        pid, r = _fork(lambda fd, p=path: _kill_child(impl.name, p, fd, n_members))
+        pid, r = fork(lambda fd, p=path: _kill_child(impl.name, p, fd, n_members))
         # Wait for the file, then kill at a random moment of the writing.
         deadline = time.monotonic() + 30
         while not os.path.exists(path) and time.monotonic() < deadline:
@@ -312,7 +286,7 @@ def _sigkill_trials(impl, tmp_path, trials, n_members, seed):
         time.sleep(rnd.uniform(0.0, 0.5 if impl.name == "python" else 0.25))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        reported = _read_ints(r)
+        reported = read_ints(r)
         committed = max([v for v in reported if v > 0], default=0)
         if not os.path.exists(path):
             assert committed == 0
@@ -435,9 +409,9 @@ def test_file_size_limit_at_many_settings_keeps_committed_members(impl, tmp_path
     efbig = 0
     for k, limit in enumerate(limits):
         path = str(tmp_path / f"l{k}.npz")
-        pid, r = _fork(lambda fd: _limit_child(impl.name, path, limit, k, fd))
+        pid, r = fork(lambda fd: _limit_child(impl.name, path, limit, k, fd))
         os.waitpid(pid, 0)
-        values = _read_ints(r)
+        values = read_ints(r)
         assert len(values) == 2, values
         committed, err = values
         efbig += err == errno.EFBIG
@@ -475,7 +449,7 @@ def test_kill_before_the_first_member_leaves_a_loadable_file(impl, tmp_path):
             os.write(fd, b"ok")
             time.sleep(60)
 
-        pid, r = _fork(child)
+        pid, r = fork(child)
         assert os.read(r, 2) == b"ok"
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)

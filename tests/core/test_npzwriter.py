@@ -20,6 +20,7 @@ from fastcallbacks import npz
 from fastcallbacks._core import npzwriter as c_npzwriter
 from fastcallbacks._reference import npzwriter as r_npzwriter
 
+from .children import fork, read_ints
 from .impls import load_impl
 
 POSIX = os.name == "posix"
@@ -476,44 +477,17 @@ def _child_writer(impl_name, path, fd, n_members):
     os.write(fd, struct.pack("<i", -1))
 
 
-def _fork(target, *args):
-    r, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        code = 0
-        try:
-            os.close(r)
-            target(*args, wfd)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    return pid, r
-
-
-def _read_ints(fd):
-    data = b""
-    while True:
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        data += chunk
-    os.close(fd)
-    return [v for (v,) in struct.iter_unpack("<i", data[: len(data) // 4 * 4])]
-
-
 def test_sigkill_at_random_moments_leaves_exactly_committed_members(impl, tmp_path):
     assert POSIX, "this test needs fork() and SIGKILL"
     rnd = random.Random(5)
     trials, outcomes = 25, []
     for trial in range(trials):
         path = str(tmp_path / f"k{trial}.npz")
-        pid, r = _fork(lambda fd, p=path: _child_writer(impl.name, p, fd, 40))
+        pid, r = fork(lambda fd, p=path: _child_writer(impl.name, p, fd, 40))
         time.sleep(rnd.uniform(0.0, 0.06))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        reported = _read_ints(r)
+        reported = read_ints(r)
         committed = max([v for v in reported if v > 0], default=0)
         if not os.path.exists(path):
             assert committed == 0
@@ -566,9 +540,9 @@ def _added_before_efbig(impl, path, **kwargs):
     # Runs _child_disk_full in a child; checks that the caller got EFBIG
     # naming the path and returns how many members add() took.
     assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
-    pid, r = _fork(lambda fd: _child_disk_full(impl.name, path, fd, **kwargs))
+    pid, r = fork(lambda fd: _child_disk_full(impl.name, path, fd, **kwargs))
     os.waitpid(pid, 0)
-    values = _read_ints(r)
+    values = read_ints(r)
     assert len(values) == 3, values
     added, err, has_path = values
     assert err == errno.EFBIG and has_path == 1
@@ -650,9 +624,9 @@ def _child_disk_full_compressed(impl_name, path, fd, threads):
 def test_file_size_limit_while_deflating_ahead(impl, tmp_path, threads):
     assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
     path = str(tmp_path / "fullz.npz")
-    pid, r = _fork(lambda fd: _child_disk_full_compressed(impl.name, path, fd, threads))
+    pid, r = fork(lambda fd: _child_disk_full_compressed(impl.name, path, fd, threads))
     os.waitpid(pid, 0)
-    values = _read_ints(r)
+    values = read_ints(r)
     assert values == [errno.EFBIG, 1], values
     with np.load(path) as z:
         assert 3 <= len(z.files) < 100

@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from fit_utils import binary_data, classifier, reused_classifier  # noqa: F401 (re-exported)
+
 
 # -- tiny real models for direct hook calls -------------------------------------
 
@@ -196,33 +198,7 @@ def resets_best(name):
     }[name]
 
 
-# -- real training ----------------------------------------------------------------
-
-
-def binary_data(n=128, seed=0, features=4):
-    """A noisy, linearly separable binary problem (float32)."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, features)).astype("float32")
-    w = np.linspace(1.0, -1.0, features).astype("float32")
-    y = (x @ w + 0.5 * rng.standard_normal(n) > 0).astype("float32")
-    return x, y
-
-
-def classifier(seed=1, optimizer="rmsprop", metrics=("acc",),
-               loss="binary_crossentropy", features=4):
-    """A seeded 4 -> 8 -> 1 classifier; same seed, same initial weights."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((features,)),
-            keras.layers.Dense(8, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
-    model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
-    return model
+# -- callback attributes -----------------------------------------------------------
 
 
 def public_attributes(cb):

@@ -4,17 +4,11 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-
-@pytest.fixture(autouse=True, params=["cython"])
-def impl(request):
-    # A subprocess: the implementation is the one the environment selects.
-    return request.param
-
 
 def _run(*args):
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    # The backend the suite runs on (the root conftest defaults it to
+    # TensorFlow): the example is backend-neutral.
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run(
         [sys.executable, "-m", "fastcallbacks", *args],
         capture_output=True, text=True, env=env, timeout=300,
@@ -38,12 +32,16 @@ sys.exit(main(sys.argv[1:]))
 
 
 def test_example_runs_the_book_callbacks_and_stops_early():
-    env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    # The suite's backend (the root conftest defaults it to TensorFlow).
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, "-c", NATIVE_NOISE, "example"],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # Quiet like the demo: the native start-up output is hidden.
-    assert "NATIVE-NOISE" not in proc.stderr, proc.stderr[-3000:]
+    # Quiet like the demo: the native start-up output is hidden. (TF's
+    # noise; on the other backends Keras only probes for the module, which
+    # the stand-in cannot tell from an import.)
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        assert "NATIVE-NOISE" not in proc.stderr, proc.stderr[-3000:]
     out = proc.stdout
     assert "Epoch 1/10" in out
     assert "learning_rate" in out  # written by ReduceLROnPlateau

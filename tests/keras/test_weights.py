@@ -91,9 +91,8 @@ def test_per_variable_fallback_same_result(monkeypatch):
 
 
 @pytest.mark.keras
+@pytest.mark.backend("tensorflow", reason="the batched read is TensorFlow's _ReadVariablesOp")
 def test_batched_read_error_falls_back(monkeypatch):
-    if keras.backend.backend() != "tensorflow":
-        pytest.fail("this test needs the TensorFlow backend (the CI backend)")
     from tensorflow.python.framework import errors
 
     variables = _variables()
@@ -194,10 +193,9 @@ print("ok")
 
 
 @pytest.mark.keras
+@pytest.mark.backend("tensorflow", reason="tf.distribute.MirroredStrategy and TF device placement")
 def test_devices_and_mirrored_variables():
     # Two logical CPUs must be set up before TensorFlow starts: a new process.
-    if keras.backend.backend() != "tensorflow":
-        pytest.fail("this test needs the TensorFlow backend (the CI backend)")
     import subprocess
     import sys
 

@@ -140,12 +140,17 @@ def test_max_overhead_errors(value, error):
 
 
 def test_unbuilt_model_error_matches_keras(tmp_path):
+    # Keras raises on TensorFlow and JAX; on torch fit builds the model
+    # first and Keras's callback does not raise: ours does what Keras does.
     messages = []
     for name, cls in IMPLS.items():
         model = keras.Sequential([keras.layers.Dense(1)])
         model.compile("sgd", "mse")
-        with pytest.raises(ValueError) as e:
+        try:
             model.fit(X, Y, epochs=1, verbose=0, callbacks=[cls(str(tmp_path / name))])
-        messages.append(str(e.value).split("Model <")[0])
+            messages.append(None)
+        except ValueError as e:
+            messages.append(str(e).split("Model <")[0])
     assert messages[0] == messages[1]
-    assert "must be built" in messages[0]
+    if keras.backend.backend() == "tensorflow":
+        assert "must be built" in messages[0]
