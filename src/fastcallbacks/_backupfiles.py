@@ -69,6 +69,20 @@ class BackupFiles:
         with open(path, "rb") as f:
             return json.loads(f.read(_METADATA_MAX).decode("utf-8"))
 
+    def committed_weights(self):
+        """The weights file of the committed backup, read only: the pending
+        file its metadata names while a writer has not renamed it yet (what
+        `recover` would do), else `latest.weights.h5`."""
+        try:
+            meta = self.read_metadata()
+        except (OSError, ValueError):
+            return self.weights
+        ours = meta.get(KEY) if isinstance(meta, dict) else None
+        pending = ours.get("pending") if isinstance(ours, dict) else None
+        if pending and os.path.exists(self.path(pending)):
+            return self.path(pending)
+        return self.weights
+
     def recover(self):
         """Finishes an interrupted commit and removes uncommitted files."""
         if not os.path.isdir(self.dir):

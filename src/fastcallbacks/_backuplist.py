@@ -47,8 +47,11 @@ def _find_callback_list(callback):
 
 def _skipped(cb, owner):
     from .backup_and_restore import BackupAndRestore
+    from .distributed import AgreeOnStop
 
-    return cb is owner or isinstance(cb, (BackupAndRestore, _Tail, keras.callbacks.ProgbarLogger))
+    # AgreeOnStop has nothing to restore: each fit agrees afresh.
+    return cb is owner or isinstance(
+        cb, (BackupAndRestore, _Tail, AgreeOnStop, keras.callbacks.ProgbarLogger))
 
 
 def _members(callbacks, owner):

@@ -12,13 +12,16 @@ import warnings
 import keras
 import numpy as np
 
-from . import _backupfiles, _callback_state, _ckptwriter, _forks, _impl, _weights
+from . import _backupfiles, _callback_state, _ckptwriter, _forks, _impl, _roles, _weights
 from ._backuplist import (_Tail, _assign, _find_callback_list, _members, _seed_variables,
                           _warn_outsiders)
 from ._keras_internals import file_utils
 from ._weights import host_arrays
+from .distributed import _guard
+from .distributed import guarded as _distributed_guard
 
 
+@_distributed_guard
 class BackupAndRestore(keras.callbacks.Callback):
     """Callback to back up and restore the training state.
 
@@ -39,6 +42,13 @@ class BackupAndRestore(keras.callbacks.Callback):
     batch b of epoch e repeats batches 0 to b of epoch e (Keras restarts
     the epoch) and then puts back the state saved after batch b, so the
     rest of the run is the one an uninterrupted run would have done.
+
+    With several processes, only the writer (see `writer`) writes, recovers
+    or deletes files in `backup_dir`; every process restores from it at the
+    start of `fit()` (a file system shared by all processes is assumed),
+    so their callbacks' states stay in lockstep. An error of a backup on
+    the writer becomes an agreed failure when `fastcallbacks.AgreeOnStop`
+    takes part (see docs/distributed.md).
 
     Args:
         backup_dir: String, path of directory where to store the data
@@ -63,6 +73,10 @@ class BackupAndRestore(keras.callbacks.Callback):
             batches for an integer `save_freq`, else in epochs) so that
             backups take at most that share of training time. Defaults to
             `None` (every `save_freq`).
+        writer: (not in Keras) Whether this process writes the backup
+            files; every process restores from them either way. `None`
+            asks the distribution strategy (the chief, process 0 or rank 0
+            writes). Keyword-only. Defaults to `None`.
     """
 
     def __init__(
@@ -74,8 +88,10 @@ class BackupAndRestore(keras.callbacks.Callback):
         *,
         async_save=False,
         max_overhead=None,
+        writer=None,
     ):
         super().__init__()
+        self.writer = _roles.check_writer_arg(writer, "BackupAndRestore")
         self.save_freq = save_freq
         self.double_checkpoint = double_checkpoint
         self.delete_checkpoint = delete_checkpoint
@@ -121,6 +137,8 @@ class BackupAndRestore(keras.callbacks.Callback):
         self._tail = None
         self._members = []
         self._restore = None  # (metadata, decoded state) read at on_train_begin
+        self._writes = True   # this process writes files (set at on_train_begin)
+        self._restored_from = None  # the weights file the restore read
         self._forward = None  # (epoch, batch) to fast-forward to
         self._due = False
         self._generation = 0
@@ -154,15 +172,28 @@ class BackupAndRestore(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._poll()
         self._list = _find_callback_list(self)
-        self._files.recover()
-        try:
-            self._load_model()
-        except OSError as e:
-            # Weights may be corrupted. Trying to load previous one.
-            if not self._files.restore_previous():
-                raise e
+        self._writes = _roles.is_writer(self.model, self.writer)
+        if self._writes:
             self._files.recover()
-            self._load_model()
+            try:
+                self._load_model()
+            except OSError as e:
+                # Weights may be corrupted. Trying to load previous one.
+                if not self._files.restore_previous():
+                    raise e
+                self._files.recover()
+                self._load_model()
+        else:
+            # Read only: the writer recovers and owns the directory.
+            try:
+                try:
+                    self._load_model(self._files.committed_weights())
+                except OSError:
+                    self._load_model()   # the writer renamed the pending file meanwhile
+            except OSError as e:
+                if not os.path.exists(self._files.prev_weights):
+                    raise e
+                self._load_model(self._files.prev_weights, self._files.prev_metadata)
         self._interval = self._base_interval()
         self._since, self._units, self._work, self._cost = 0, 0, 0.0, None
         self.blocked_seconds = 0.0
@@ -184,8 +215,10 @@ class BackupAndRestore(keras.callbacks.Callback):
             self._tail = None
             tail.on_train_begin(logs)
 
-    def _load_model(self):
-        """Keras's checks and loading, plus the callbacks' state."""
+    def _load_model(self, weights=None, metadata=None):
+        """Keras's checks and loading, plus the callbacks' state (from
+        `weights` and `metadata`; default: the current backup's files)."""
+        weights = weights or self._files.weights
         model = self.model
         if not model.built:
             raise ValueError(
@@ -195,12 +228,13 @@ class BackupAndRestore(keras.callbacks.Callback):
                 "beforehand by calling it on a batch of data."
             )
         self._restore = None
-        if os.path.exists(self._files.weights):
+        self._restored_from = weights
+        if os.path.exists(weights):
             if model.optimizer is not None and not model.optimizer.built:
                 # Make sure optimizer weights exist before loading.
                 model.optimizer.build(model.trainable_variables)
-            model.load_weights(self._files.weights)
-        meta = self._files.read_metadata()
+            model.load_weights(weights)
+        meta = self._files.read_metadata(metadata)
         if meta is not None:
             model._initial_epoch = meta["epoch"]
             ours = meta.get(_backupfiles.KEY)
@@ -250,7 +284,10 @@ class BackupAndRestore(keras.callbacks.Callback):
                           "resumes from there, not exactly.", UserWarning, stacklevel=3)
             return
         model = self.model
-        model.load_weights(self._files.weights)
+        path = self._restored_from or self._files.weights
+        if not os.path.exists(path):   # a pending file the writer has renamed since
+            path = self._files.weights
+        model.load_weights(path)
         if state is not None:
             _assign(model.metrics_variables, state.get("metrics", []))
             _assign(_seed_variables(model), state.get("seeds", []))
@@ -275,7 +312,7 @@ class BackupAndRestore(keras.callbacks.Callback):
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
 
-    def _count_batch(self, batch, logs=None):
+    def _count_batch_unguarded(self, batch, logs=None):
         """Keras's batch counting (steps_per_execution included)."""
         self._poll()
         if batch <= self._last_batch_seen:  # a new epoch
@@ -333,7 +370,14 @@ class BackupAndRestore(keras.callbacks.Callback):
         extra = {"position": position, "stop_training": bool(getattr(model, "stop_training", False))}
         self._generation += 1
         gen = self._generation
-        if layout is None:
+        if not self._writes:
+            # Same decisions and states as the writer (reading the metric
+            # variables may be a collective, e.g. MWMS's on-read ones), no
+            # file. Keras's saver may run collectives too, so it runs here
+            # (into a private directory removed at once).
+            if layout is None:
+                _keras_writer(model)(None, None)
+        elif layout is None:
             self._files.commit(gen, _keras_writer(model), encoded, metadata, extra,
                                self.double_checkpoint)
         elif self.async_save:
@@ -412,7 +456,7 @@ class BackupAndRestore(keras.callbacks.Callback):
             self._members = []
             self._restore = None
             self._forward = None
-        if self.delete_checkpoint and file_utils.exists(self.backup_dir):
+        if self.delete_checkpoint and self._writes and file_utils.exists(self.backup_dir):
             file_utils.rmtree(self.backup_dir)
 
 
@@ -428,8 +472,19 @@ def _keras_writer(model):
         try:
             name = os.path.join(scratch, "latest.weights.h5")
             model.save_weights(name, overwrite=True)
+            if fd is None:   # a non-writer: the save only
+                return
             with open(name, "rb") as f, os.fdopen(os.dup(fd), "wb") as out:
                 shutil.copyfileobj(f, out, 1 << 20)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return write
+
+
+# The hooks the tail runs and the instance-bound batch hook are outside the
+# class decorator's reach: their errors become agreed failures too.
+BackupAndRestore._apply_restore = _guard(BackupAndRestore._apply_restore, "on_train_begin")
+BackupAndRestore._after_epoch = _guard(BackupAndRestore._after_epoch, "on_epoch_end")
+BackupAndRestore._after_batch = _guard(BackupAndRestore._after_batch, "on_train_batch_end")
+BackupAndRestore._count_batch = _guard(BackupAndRestore._count_batch_unguarded,
+                                       "on_train_batch_end")

@@ -5,7 +5,8 @@ One launch pair per engine runs three `fit`s (see `worker.py`):
 
 1. `callbacks`: EarlyStopping(restore_best_weights), ReduceLROnPlateau,
    ModelCheckpoint (sync `.keras` best only; async `.weights.h5` with
-   save_top_k; sync every epoch), ActivationLogger, AgreeOnStop;
+   save_top_k; sync every epoch), ActivationLogger, BackupAndRestore,
+   AgreeOnStop;
 2. `one_stops`: a user callback stops process 1 alone after epoch 1;
 3. `write_fails`: process 0 has a 200-byte file-size limit, so its
    asynchronous saves fail.
@@ -15,7 +16,9 @@ file must have been written by process 0 alone, load, and hold the weights
 of the epoch it names.
 """
 
+import json
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -55,7 +58,8 @@ def _data():
 
 def _files(result):
     out = result["out"] / "files"
-    return sorted(name for name in os.listdir(out) if not name.startswith("."))
+    return sorted(name for name in os.listdir(out)
+                  if not name.startswith(".") and os.path.isfile(out / name))
 
 
 def test_roles(pair):
@@ -161,3 +165,22 @@ def test_a_write_failure_on_the_writer_fails_both(pair):
         assert f"seen by process {index}" in error
         assert "File too large" in error or "Errno 27" in error
     assert len(a["epochs"]) == len(b["epochs"])   # failed at the same point
+
+
+def test_backup_written_by_the_writer_only_and_holds_the_last_epoch(pair):
+    p0, p1 = pair["reports"]
+    run = p0["scenarios"]["callbacks"]
+    backup = pair["out"] / "files" / "backup"
+    names = sorted(os.listdir(backup))
+    assert "latest.weights.h5" in names and "training_metadata.json" in names
+    assert p1["writes"] == []
+    assert {f"backup/{n}" for n in names} <= {path for _, path in p0["writes"]}
+    with open(backup / "training_metadata.json") as f:
+        assert json.load(f)["epoch"] == run["epochs_run"]
+    # The last epoch's weights (EarlyStopping restores the best ones later,
+    # at on_train_end, as in Keras).
+    model = _model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the file also holds optimizer variables
+        model.load_weights(backup / "latest.weights.h5")
+    assert _equal(model, run["epochs"][-1]["weights"])

@@ -225,6 +225,7 @@ def main():
         fc.ModelCheckpoint(os.path.join(FILES, "every{epoch:02d}.weights.h5"),
                            save_weights_only=True),
         fc.ActivationLogger(os.path.join(FILES, "acts.npz"), SAMPLE),
+        fc.BackupAndRestore(os.path.join(FILES, "backup"), delete_checkpoint=False),
         fc.AgreeOnStop(),
     ], epochs=8)
     result["stopped_epoch"] = early.stopped_epoch
