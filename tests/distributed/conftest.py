@@ -7,6 +7,7 @@ running by its PID (and the test fails), and returns both reports.
 
 import json
 import os
+import importlib
 import signal
 import socket
 import subprocess
@@ -15,7 +16,9 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.join(os.path.dirname(os.path.dirname(HERE)), "src")
+# The folder the tested fastcallbacks is imported from (src/ in a checkout built
+# in place, site-packages when installed, as in CI).
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(importlib.import_module("fastcallbacks").__file__)))
 LIMIT = 360   # seconds for a whole launch pair (~30-65 s on a quiet 2-core machine)
 
 

@@ -17,8 +17,15 @@ import venv
 
 import pytest
 
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                   "src")
+import fastcallbacks  # noqa: E402
+
+# Where the tested fastcallbacks is imported from: src/ in a checkout built in
+# place (put on PYTHONPATH), or site-packages when installed (linked into the
+# venv below with everything else, so no PYTHONPATH: that would bring
+# TensorFlow back).
+_IMPORTED_FROM = os.path.dirname(os.path.dirname(os.path.abspath(fastcallbacks.__file__)))
+SRC = None if os.path.realpath(_IMPORTED_FROM) == os.path.realpath(sysconfig.get_paths()["purelib"]) \
+    else _IMPORTED_FROM
 _DROPPED = ("tensorflow", "tensorflow_cpu", "tensorflow-", "tensorflow_io", "tf_keras")
 
 
@@ -43,7 +50,9 @@ def _run(python_home, code=None, args=(), backend=None):
     python, home = python_home
     env = {k: v for k, v in os.environ.items()
            if k not in ("KERAS_BACKEND", "PYTHONPATH", "PYTHONHOME")}
-    env.update(PYTHONPATH=SRC, KERAS_HOME=home, TF_CPP_MIN_LOG_LEVEL="3")
+    env.update(KERAS_HOME=home, TF_CPP_MIN_LOG_LEVEL="3")
+    if SRC:
+        env["PYTHONPATH"] = SRC
     if backend:
         env["KERAS_BACKEND"] = backend
     cmd = [python, "-c", code] if code is not None else [python, *args]

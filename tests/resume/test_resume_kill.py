@@ -23,7 +23,10 @@ import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).with_name("resume_script.py")
-SRC = Path(__file__).resolve().parents[2] / "src"
+import fastcallbacks  # noqa: E402
+
+# Where the tested fastcallbacks is imported from (src/ or site-packages).
+SRC = Path(fastcallbacks.__file__).resolve().parents[1]
 TIMEOUT = 240
 
 
