@@ -441,6 +441,8 @@ class BackupAndRestore(keras.callbacks.Callback):
                 note = f"(raised by the background backup to {self.backup_dir})"
                 if hasattr(error, "add_note"):
                     error.add_note(note)
+                else:  # Python 3.10: no add_note; keep the note where 3.11 keeps it
+                    error.__notes__ = [*getattr(error, "__notes__", ()), note]
                 raise error
 
     def on_train_end(self, logs=None):
