@@ -5,8 +5,10 @@ callback (e.g. `fastcallbacks.PlateauSchedule`) can change it during `fit`
 without retracing the compiled train step.
 """
 
-import keras
-from keras import ops
+from ._backend import import_keras
+
+keras = import_keras()  # one short ImportError when no backend is installed
+ops = keras.ops
 
 __all__ = ["VariableL2"]
 

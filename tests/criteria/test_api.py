@@ -142,3 +142,24 @@ def test_non_float_values_are_accepted():
         cb.on_epoch_end(0, {"val_loss": np.float32(0.7)})
         cb.on_epoch_end(1, {"val_loss": np.array([0.25], dtype=np.float32)})
     assert model.stop_training and cb.stop_reason == "Threshold(monitor='val_loss', value=0.5, mode='min')"
+
+
+def test_public_names():
+    assert fastcallbacks.StopWhen.__module__ == "fastcallbacks.stop_when"
+    assert fastcallbacks.PlateauSchedule.__module__ == "fastcallbacks.plateau_schedule"
+    assert fastcallbacks.criteria.GL is C.GL
+    assert fastcallbacks.regularizers.VariableL2.__name__ == "VariableL2"
+    assert {"StopWhen", "PlateauSchedule", "criteria", "regularizers"} <= set(fastcallbacks.__all__)
+
+
+def test_the_core_is_bound_at_construction():
+    from fastcallbacks import _impl
+
+    previous = _impl.use("python")
+    try:
+        cb = fastcallbacks.StopWhen(C.GL(1.0))
+    finally:
+        _impl.use(previous)
+    cb.on_train_begin()
+    feed(cb, [1.0])
+    assert type(cb._engine).__module__ == "fastcallbacks._reference.criteria"

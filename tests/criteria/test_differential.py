@@ -115,3 +115,18 @@ def test_patience_decides_as_keras_early_stopping(which):
         crit = Patience("val_loss", patience, min_delta=min_delta, mode=mode, baseline=baseline)
         assert run(crit, va, va)[0] == expected, (patience, min_delta, mode, baseline,
                                                   va.tolist())
+
+
+@pytest.mark.long
+def test_large_sweep_against_the_reference():
+    """The same comparisons on 20 000 streams (python -m pytest -m long)."""
+    rng = np.random.default_rng(2026)
+    for _ in range(20000):
+        n, va, tr, alpha, k, s = random_case(rng)
+        members = [GL(alpha), PQ(alpha, strip=k), UP(s, strip=k)]
+        holds = [F.gl(va, alpha), F.pq(va, tr, alpha, k), F.up(va, s, k)]
+        expected = F.first(np.logical_or.reduce(holds))
+        got, reason = run(any_of(*members), va, tr)
+        assert got == expected, (alpha, k, s, va.tolist(), tr.tolist())
+        if expected is not None:
+            assert reason == repr(next(m for m, h in zip(members, holds) if h[expected]))
