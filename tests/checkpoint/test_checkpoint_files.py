@@ -66,7 +66,7 @@ def same_fit(request, tmp_path_factory):
             str(root / "ours" / name / filepath), **kwargs, **extra))
     old = os.umask(umask)
     try:
-        model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False,
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False,
                   validation_data=(xv, yv), callbacks=callbacks)
     finally:
         os.umask(old)
