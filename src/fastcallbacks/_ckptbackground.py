@@ -3,6 +3,7 @@ surfacing its errors, warnings and messages on the training thread, and
 deleting replaced files off the training thread."""
 
 import concurrent.futures
+import re
 import warnings
 
 from . import _compat
@@ -84,6 +85,11 @@ class BackgroundSaves:
             warnings.warn(text, stacklevel=4)
 
 
+# A temporary name (`.<name>.fctmp-...`, or a file in a temporary folder,
+# possibly reached through /proc/self/fd) in an error message.
+_TEMP_NAME = re.compile(r"""(?:/proc/self/fd/\d+|[^\s'"]*\.fctmp-[^\s'"/]*)(?:/[^\s'"]*)?""")
+
+
 def _background_error(error, filepath):
     return named_error(error, filepath, background=True)
 
@@ -92,8 +98,10 @@ def named_error(error, filepath, background=False):
     """The error of a failed save, naming `filepath`, the file the user
     asked for, instead of the temporary name it was written under: an
     `OSError` with an errno becomes the same subclass with that errno and
-    `filename=filepath`, chained from the original (`__cause__`); other
-    errors get a note naming `filepath` and are returned themselves."""
+    `filename=filepath`, chained from the original (`__cause__`); one
+    without an errno whose message names a temporary file gets that name
+    replaced by `filepath` (same class, chained); other errors get a note
+    naming `filepath` and are returned themselves."""
     if isinstance(error, OSError) and error.errno is not None:
         if background:
             text = (f"ModelCheckpoint: the background save to {filepath} failed: "
@@ -104,6 +112,17 @@ def named_error(error, filepath, background=False):
             new = type(error)(error.errno, text, filepath)
         except Exception:  # a subclass with another constructor
             new = OSError(error.errno, text, filepath)
+        new.__cause__ = error
+        new.__suppress_context__ = True
+        return new
+    if isinstance(error, OSError) and _TEMP_NAME.search(str(error)):
+        # No errno (h5py's errors): the message itself names the temporary
+        # file, or the private folder Keras's saver wrote into.
+        text = _TEMP_NAME.sub(lambda _: filepath, str(error))
+        try:
+            new = type(error)(text)
+        except Exception:  # a subclass with another constructor
+            new = OSError(text)
         new.__cause__ = error
         new.__suppress_context__ = True
         return new

@@ -66,7 +66,7 @@ def same_fit(request, tmp_path_factory):
             str(root / "ours" / name / filepath), **kwargs, **extra))
     old = os.umask(umask)
     try:
-        model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False,
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False,
                   validation_data=(xv, yv), callbacks=callbacks)
     finally:
         os.umask(old)
@@ -163,3 +163,21 @@ def test_a_failed_background_save_surfaces_at_the_next_hook(tmp_path):
     assert "background save to" in str(e) and ".fctmp-" not in str(e)
     assert ".fctmp-" in e.__cause__.filename
     cb.on_train_end()  # reported once
+
+
+def test_an_error_without_errno_names_the_users_path(tmp_path, monkeypatch):
+    # h5py raises OSError without an errno, naming the file in its message:
+    # here the temporary file Keras's saver writes (legacy .h5).
+    def failing_save(self, model, path):
+        raise OSError(f"Unable to synchronously create file (unable to open file: "
+                      f"name = '{path}', errno = 28, error message = 'No space left')")
+
+    monkeypatch.setattr(fastcallbacks.ModelCheckpoint, "_keras_save_to", failing_save)
+    path = tmp_path / "m.h5"
+    cb = fastcallbacks.ModelCheckpoint(str(path))
+    with pytest.raises(OSError) as info:
+        _save_once(cb, classifier(build=True))
+    assert f"name = '{path}', errno = 28" in str(info.value), str(info.value)
+    cause = str(info.value.__cause__)  # the temporary folder, or its /proc/self/fd name
+    assert ".fctmp-" in cause or "/proc/self/fd/" in cause, cause
+    assert os.listdir(tmp_path) == []

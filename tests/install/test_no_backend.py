@@ -113,3 +113,13 @@ def test_other_missing_modules_are_not_disguised():
     assert _backend.missing_backend_error(ModuleNotFoundError("x", name="h5py")) is None
     e = _backend.missing_backend_error(ModuleNotFoundError("x", name="jaxlib.xla"))
     assert isinstance(e, ImportError) and "'jax' is not installed" in str(e)
+
+
+def test_demo_names_its_extra_both_ways(python_without_tf, tmp_path):
+    proc = _run(python_without_tf, args=("-m", "fastcallbacks", "demo", "--quick",
+                                         "--out", str(tmp_path / "run")))
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("python -m fastcallbacks demo: error: Keras or its backend"), last
+    assert 'pip install "fastcallbacks[demo]"' in last and 'pip install ".[demo]"' in last
+    assert "Traceback" not in proc.stderr
