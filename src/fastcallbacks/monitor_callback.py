@@ -285,30 +285,11 @@ class MonitorCallback(keras.callbacks.Callback):
         elif self.mode == "max":
             self.monitor_op = ops.greater
         else:
-            metric_name = self.monitor.removeprefix("val_")
-            if metric_name == "loss":
-                self.monitor_op = ops.less
-            if hasattr(model, "metrics"):
-                found = []
-                for m in model.metrics:
-                    if _is_metric_container(m):
-                        found.extend(m.metrics)
-                for m in found:
-                    direction = _metric_direction(m)
-                    if m.name == metric_name and direction is not None:
-                        if direction == "up":
-                            self.monitor_op = ops.greater
-                        else:
-                            self.monitor_op = ops.less
+            direction = auto_direction(self.monitor, model)
+            if direction is not None:
+                self.monitor_op = ops.greater if direction == "max" else ops.less
             if self.monitor_op is None:
-                raise ValueError(
-                    f"{self.__class__.__name__} callback received "
-                    f"monitor={self.monitor}, but Keras isn't able to "
-                    "automatically determine whether that metric should be "
-                    "maximized or minimized. Pass `mode='max'` in order to "
-                    "monitor based on the highest metric value, or pass "
-                    "`mode='min'` in order to use the lowest value."
-                )
+                raise auto_mode_error(self.__class__.__name__, self.monitor)
         if self.monitor_op == ops.less:
             self.min_delta *= -1
 
@@ -411,3 +392,31 @@ class MonitorCallback(keras.callbacks.Callback):
             return bool(np.isfinite(array).all())
         except Exception:  # not a number at all: not our call to make
             return True
+
+
+def auto_direction(monitor, model):
+    """"min", "max" or None: the direction Keras's MonitorCallback gives
+    `monitor` in mode "auto" (the loss, else the last compiled metric of that
+    name with a known direction)."""
+    metric_name = monitor.removeprefix("val_")
+    mode = "min" if metric_name == "loss" else None
+    if hasattr(model, "metrics"):
+        found = []
+        for m in model.metrics:
+            if _is_metric_container(m):
+                found.extend(m.metrics)
+        for m in found:
+            direction = _metric_direction(m)
+            if m.name == metric_name and direction is not None:
+                mode = "max" if direction == "up" else "min"
+    return mode
+
+
+def auto_mode_error(owner, monitor):
+    """Keras's ValueError for a monitor whose direction it cannot tell."""
+    return ValueError(
+        f"{owner} callback received monitor={monitor}, but Keras isn't able to "
+        "automatically determine whether that metric should be maximized or "
+        "minimized. Pass `mode='max'` in order to monitor based on the highest "
+        "metric value, or pass `mode='min'` in order to use the lowest value."
+    )

@@ -8,11 +8,9 @@ import numpy as np
 
 from . import _impl
 from . import criteria as _criteria
-from ._keras_internals import is_metric_container as _is_metric_container
-from ._keras_internals import metric_direction as _metric_direction
 from ._keras_internals import print_msg
 from ._weights import host_arrays
-from .monitor_callback import _check_int, _scalar
+from .monitor_callback import _check_int, _scalar, auto_direction, auto_mode_error
 
 _LAYER_GET_WEIGHTS = keras.layers.Layer.get_weights
 
@@ -21,25 +19,9 @@ def resolve_mode(model, monitor, owner):
     """The direction ("min" or "max") of `monitor` in mode "auto", found as
     Keras's MonitorCallback finds it (the loss, else the compiled metric of
     that name); raises Keras's ValueError when it cannot tell."""
-    metric_name = monitor.removeprefix("val_")
-    mode = "min" if metric_name == "loss" else None
-    if hasattr(model, "metrics"):
-        found = []
-        for m in model.metrics:
-            if _is_metric_container(m):
-                found.extend(m.metrics)
-        for m in found:
-            direction = _metric_direction(m)
-            if m.name == metric_name and direction is not None:
-                mode = "max" if direction == "up" else "min"
+    mode = auto_direction(monitor, model)
     if mode is None:
-        raise ValueError(
-            f"{owner} callback received monitor={monitor}, but Keras isn't "
-            "able to automatically determine whether that metric should be "
-            "maximized or minimized. Pass `mode='max'` in order to monitor "
-            "based on the highest metric value, or pass `mode='min'` in order "
-            "to use the lowest value."
-        )
+        raise auto_mode_error(owner, monitor)
     return mode
 
 
