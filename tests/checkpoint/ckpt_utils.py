@@ -16,9 +16,28 @@ from fastcallbacks.checkpoint import SIDECAR_SUFFIX
 
 def classifier(seed=1, optimizer="adam", metrics=("acc",), features=4, build=False):
     """A seeded 4 -> 8 -> 1 classifier with fresh layer names (dense,
-    dense_1), so that files of two runs compare."""
+    dense_1), so that files of two runs compare.
+
+    Keras's global state (the names) is reset without clear_session's
+    garbage collection (free_memory=False): a full collection costs about
+    0.5 s in the test process and changes no name; tests that need dead
+    callbacks collected call gc.collect() themselves."""
+    import keras
+
+    keras.backend.clear_session(free_memory=False)
     return fit_utils.classifier(seed=seed, optimizer=optimizer, metrics=metrics,
-                                features=features, build=build, clear_session=True)
+                                features=features, build=build)
+
+
+def reusable(factory=classifier, **kwargs):
+    """A model made by `factory(**kwargs)` once, whose `reset()` puts it back
+    into its initial state (weights, optimizer variables, stop_training):
+    fit_utils's `reused_classifier`, but private to its caller, not shared
+    through fit_utils's cache, because a legacy `.h5` model save changes that
+    model's later `.keras` saves (Keras drops the compile config). Runs
+    that compare files must then all use the same model (its layer names
+    are in `.keras` configs)."""
+    return fit_utils._Reusable(factory(**kwargs))
 
 
 def checkpoint_files(directory):

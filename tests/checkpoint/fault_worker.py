@@ -6,7 +6,8 @@ by test_checkpoint_faults.py (RLIMIT_FSIZE applies to the whole process).
 Writes a good checkpoint, lowers RLIMIT_FSIZE below the file's size, saves
 again asynchronously (to the same file, then to a new one), and reports as
 one JSON line: the errors raised at the next hook and at on_train_end, and
-the state of the directory after the limit is lifted.
+the state of the directory after the limit is lifted. test_checkpoint_faults
+runs it through kill_worker.py (`scenario`, one Keras import for both).
 """
 
 import json
@@ -35,8 +36,8 @@ def first_value(path):
         return float(f["layers/dense/vars/0"][0, 0])
 
 
-def main():
-    out = sys.argv[1]
+def scenario(out):
+    """The scenario's report (also run by kill_worker.py after its trials)."""
     model = keras.Sequential(
         [keras.Input((64,)), keras.layers.Dense(512), keras.layers.Dense(256)]
     )
@@ -79,7 +80,11 @@ def main():
     report["verifies"] = checkpoint.verify(path)
     report["value"] = first_value(path)
     report["latest_good"] = checkpoint.latest_good(out)
-    print(json.dumps(report), flush=True)
+    return report
+
+
+def main():
+    print(json.dumps(scenario(sys.argv[1])), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,24 +1,31 @@
 """ModelCheckpoint(async_save=True) across os.fork(), for test_checkpoint_fork.
 
-Usage: `python fork_worker.py DIR` (KERAS_BACKEND=numpy, or torch without JAX: the hooks run
-without fit). The parent saves once, starts a second save and forks while
-it is in flight; the child saves, ends training and exits; the parent waits
-for it (killing it if it hangs), saves again and ends. Prints the files of
-each process; exits non-zero if the child hung or failed.
+Usage: `python fork_worker.py IMPL=DIR [IMPL=DIR ...]` (KERAS_BACKEND=numpy,
+or torch without JAX: the hooks run without fit). IMPL is a core
+implementation ("cython" or "python"). For each pair, a process forked from
+this one (Keras imported once for all) switches to IMPL and runs the
+scenario in DIR: the parent saves once, starts a second save and forks
+while it is in flight; the child saves, ends training and exits; the parent
+waits for it (killing it if it hangs), saves again and ends. Prints the
+files of each process ("IMPL child|parent FILES...") and, per IMPL, its
+outcome: "IMPL status ok", "IMPL status MESSAGE" (the child hung or failed,
+or the scenario raised) or "IMPL status hung" (the scenario's parent hung).
 """
 
 import os
 import signal
 import sys
 import time
+import traceback
 
 import keras
 
 import fastcallbacks as fc
+from fastcallbacks import _impl
 
 
-def main():
-    directory = sys.argv[1]
+def scenario(impl, directory):
+    """Returns None, or what went wrong."""
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
     model.compile(optimizer="sgd", loss="mse")
     mc = fc.ModelCheckpoint(os.path.join(directory, "m{epoch}.weights.h5"),
@@ -32,8 +39,8 @@ def main():
     if pid == 0:
         mc.on_epoch_end(2, {"val_loss": 1.0})  # was: queued for a thread that
         mc.on_train_end()                      # is not there, waited for ever
-        print("child", *sorted(os.listdir(directory)), flush=True)
-        sys.exit(0)
+        print(impl, "child", *sorted(os.listdir(directory)), flush=True)
+        os._exit(0)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -43,12 +50,51 @@ def main():
     else:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        sys.exit("the child hung")
+        return "the child hung"
     if status != 0:
-        sys.exit(f"the child failed: wait status {status}")
+        return f"the child failed: wait status {status}"
     mc.on_epoch_end(3, {"val_loss": 1.0})
     mc.on_train_end()
-    print("parent", *sorted(os.listdir(directory)), flush=True)
+    print(impl, "parent", *sorted(os.listdir(directory)), flush=True)
+    return None
+
+
+def run(impl, directory):
+    """The scenario in a forked process of its own; prints its outcome."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            _impl.use(impl)
+            assert fc.implementation() == impl, fc.implementation()
+            problem = scenario(impl, directory)
+        except BaseException:
+            problem = traceback.format_exc()
+        os.write(w, (problem or "ok").encode())
+        os._exit(0)
+    os.close(w)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(r)
+        print(impl, "status", "hung", flush=True)
+        return
+    with os.fdopen(r, "rb") as f:
+        outcome = f.read().decode() or "no report"
+    print(impl, "status", outcome.replace("\n", "\\n"), flush=True)
+
+
+def main():
+    for arg in sys.argv[1:]:
+        impl, directory = arg.split("=", 1)
+        run(impl, directory)
 
 
 if __name__ == "__main__":

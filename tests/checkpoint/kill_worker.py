@@ -1,14 +1,18 @@
 """Kill-during-save trials, run as a subprocess by test_checkpoint_faults.py.
 
-    python kill_worker.py OUT_DIR sync|async TRIALS SEED
+    python kill_worker.py OUT_DIR MODES TRIALS SEED [FAULT_DIR]
 
-Imports Keras once, then for each trial forks a child (before any backend
+MODES: "sync", "async" or both ("sync,async"; the i-th mode's trials use
+the seed SEED + i). Imports Keras once, then for each trial forks a child (before any backend
 op ran in this process) that saves as fast as it can, with the weights all
 equal to the step number, into a templated directory and onto one fixed
 file; the child is SIGKILLed at a random moment after its first save. The
 files are then checked without a backend (h5py): every checkpoint file
 present is complete and consistent, verifies, and `latest_good` is the
-newest complete one. Prints one JSON line per trial.
+newest complete one. Prints one JSON line per trial. With FAULT_DIR it
+then runs fault_worker.py's scenario in this interpreter (after the last
+fork; one Keras import for all of them) and prints its report as one JSON
+line {"fault": report}.
 """
 
 import json
@@ -110,8 +114,7 @@ def _consistent(path, step):
     return out
 
 
-def main():
-    out_dir, mode, trials, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+def trials(out_dir, mode, trials, seed):
     rng = random.Random(seed)
     for t in range(trials):
         directory = os.path.join(out_dir, f"{mode}-{t}")
@@ -140,6 +143,18 @@ def main():
         print(json.dumps({"trial": t, "mode": mode, "killed": killed, "delay": delay,
                           "files": files, "newest": newest, "temps": len(temps),
                           "problems": problems}), flush=True)
+
+
+def main():
+    out_dir, modes, count, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    for i, mode in enumerate(modes.split(",")):
+        trials(out_dir, mode, count, seed + i)
+    if len(sys.argv) > 5:
+        # The file-size limit scenario, after the last fork (it runs backend
+        # ops in this process; it restores RLIMIT_FSIZE itself).
+        import fault_worker
+
+        print(json.dumps({"fault": fault_worker.scenario(sys.argv[5])}), flush=True)
 
 
 if __name__ == "__main__":

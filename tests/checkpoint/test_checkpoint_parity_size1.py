@@ -16,7 +16,7 @@ import keras
 import pytest
 
 import fastcallbacks
-from ckpt_utils import binary_data, checkpoint_files, classifier, file_content
+from ckpt_utils import binary_data, checkpoint_files, classifier, file_content, reusable
 from fastcallbacks import checkpoint
 
 CONFIGS = {
@@ -37,12 +37,23 @@ CONFIGS = {
 
 EPOCHS = 3
 
+_MODEL = []
+
+
+def _model():
+    """One model for Keras's run and ours (same names in the `.keras` file),
+    reset before each fit: no new build and trace per fit."""
+    if not _MODEL:
+        _MODEL.append(reusable(lambda: classifier(metrics=[
+            keras.metrics.F1Score(threshold=0.5),
+            keras.metrics.FBetaScore(beta=2.0, threshold=0.5)])))
+    return _MODEL[0].reset()
+
 
 def _fit(lib, directory, extra=None):
     x, y = binary_data(64, seed=0)
     xv, yv = binary_data(32, seed=1)
-    model = classifier(metrics=[keras.metrics.F1Score(threshold=0.5),
-                                keras.metrics.FBetaScore(beta=2.0, threshold=0.5)])
+    model = _model()
     cls = keras.callbacks.ModelCheckpoint if lib == "keras" else fastcallbacks.ModelCheckpoint
     callbacks = {name: cls(os.path.join(directory, name, path), **kwargs, **(extra or {}))
                  for name, (path, kwargs) in CONFIGS.items()}

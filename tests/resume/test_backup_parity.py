@@ -10,17 +10,23 @@ import numpy as np
 import pytest
 
 import fastcallbacks
+from resume_models import Reused
 
 X = np.linspace(-1, 1, 64, dtype="float32").reshape(16, 4)
 Y = (X.sum(axis=1, keepdims=True) * 0.5).astype("float32")
 IMPLS = {"keras": keras.callbacks.BackupAndRestore, "fast": fastcallbacks.BackupAndRestore}
 
 
-def make_model():
+def new_model():
     keras.utils.set_random_seed(1)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
     model.compile(keras.optimizers.Adam(0.01), "mse", metrics=["mae"])
     return model
+
+
+# One model, put back into new_model()'s state before each use (no new build
+# and trace per fit; resume_models.py).
+make_model = Reused(new_model)
 
 
 class Stateless(keras.callbacks.Callback):

@@ -5,7 +5,8 @@ an epoch end, mid-epoch with an integer `save_freq`) and rerun until it
 finishes, must end exactly as the uninterrupted run; the same script on
 `keras.callbacks` does not (the anchor).
 
-Each killed run is a fresh interpreter (the kill is the point): the
+Each run is a process of its own (the kill is the point), forked by one
+launcher interpreter that imported Keras once (resume_launcher.py): the
 default suite runs the uninterrupted reference and one killed-and-rerun
 chain concurrently (three runs); `-m long` runs random kill points. The
 Keras anchor runs in process (interrupted by an exception).
@@ -16,13 +17,13 @@ import os
 import random
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).with_name("resume_script.py")
+LAUNCHER = Path(__file__).with_name("resume_launcher.py")
 import fastcallbacks  # noqa: E402
 
 # Where the tested fastcallbacks is imported from (src/ or site-packages).
@@ -30,20 +31,26 @@ SRC = Path(fastcallbacks.__file__).resolve().parents[1]
 TIMEOUT = 240
 
 
-def run_chain(outdir, impl, save_freq, use_async, kills):
-    """Runs the script with each kill point in turn, then without one;
-    returns the exit codes."""
-    os.makedirs(outdir, exist_ok=True)
+def run_chains(tmp_path, jobs):
+    """Runs each chain's script runs (each kill point in turn, then without
+    one), the chains concurrently, each run in a process of its own forked
+    by one launcher interpreter (resume_launcher.py: one Keras import);
+    returns each chain's exit codes."""
     env = dict(os.environ, PYTHONPATH=str(SRC), PYTHONWARNINGS="ignore")
-    codes = []
-    for kill in [*kills, None]:
-        args = [sys.executable, str(SCRIPT), str(outdir), impl, str(save_freq), str(use_async)]
-        if kill:
-            args.append(kill)
-        proc = subprocess.run(args, env=env, timeout=TIMEOUT, capture_output=True, text=True)
-        codes.append(proc.returncode)
-        if kill is None:
-            assert proc.returncode == 0, proc.stderr[-3000:]
+    spec = {}
+    for name, (impl, save_freq, use_async, kills) in jobs.items():
+        outdir = tmp_path / name
+        os.makedirs(outdir, exist_ok=True)
+        spec[name] = [[str(outdir), impl, str(save_freq), str(use_async), *([kill] if kill else [])]
+                      for kill in [*kills, None]]
+    longest = max(len(runs) for runs in spec.values())
+    proc = subprocess.run([sys.executable, str(LAUNCHER), json.dumps(spec)], env=env,
+                          timeout=TIMEOUT * longest, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    codes = json.loads(proc.stdout.splitlines()[-1])
+    for name in spec:
+        # The run without a kill point finished.
+        assert codes[name][-1] == 0, (name, codes[name], proc.stderr[-3000:])
     return codes
 
 
@@ -93,10 +100,7 @@ def check(tmp_path, chains, strict=True):
     """Runs the uninterrupted reference and `chains` concurrently; `strict`:
     every planned kill must have happened."""
     jobs = {"reference": ("fast", "epoch", 0, []), **chains}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(run_chain, tmp_path / name, *spec)
-                   for name, spec in jobs.items()}
-        codes = {name: f.result() for name, f in futures.items()}
+    codes = run_chains(tmp_path, jobs)
     for name, (_, _, _, kills) in jobs.items():
         # every planned kill happened (none was skipped by a finished run)
         assert not strict or codes[name][:len(kills)] == [-9] * len(kills), (name, codes[name])

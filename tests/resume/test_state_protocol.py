@@ -11,18 +11,25 @@ import pytest
 
 import fastcallbacks
 from fastcallbacks import _backupfiles, _callback_state
+from resume_models import Reused
 
 X = np.linspace(-1, 1, 96, dtype="float32").reshape(24, 4)
 Y = (np.sin(X.sum(axis=1, keepdims=True) * 2)).astype("float32")
 
 
-def make_model(lr=0.05):
+def new_model(lr=0.05):
     keras.utils.set_random_seed(2)
     model = keras.Sequential([keras.Input((4,)),
                               keras.layers.Dense(4, activation="tanh", name="hidden"),
                               keras.layers.Dense(1, name="out")])
     model.compile(keras.optimizers.SGD(lr), "mse")
     return model
+
+
+# One model, put back into new_model()'s state before each use (no new build
+# and trace per fit; resume_models.py). A test that compiles the model
+# again uses new_model().
+make_model = Reused(new_model)
 
 
 def roundtrip(state):
@@ -94,7 +101,7 @@ def test_early_stopping_state_roundtrip():
 
 def test_reduce_lr_state_keeps_the_schedule_scale():
     def model():
-        m = make_model()
+        m = new_model()
         m.compile(keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.05, 10, 0.9)),
                   "mse")
         return m
