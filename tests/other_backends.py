@@ -44,12 +44,15 @@ assert lr[2] < lr[1] * 0.51 and lr[3] < lr[2] * 0.51, lr
 # .keras) load like Keras's own, after the same fit.
 import os, tempfile, zipfile
 tmp = tempfile.mkdtemp()
-def ckpt_run(mod, name, **kw):
+def ckpt_model():
     keras.utils.set_random_seed(3)
     # Fixed names: config.json is compared byte for byte.
     m = keras.Sequential([keras.Input((8,), name="in"), keras.layers.Dense(16, activation="relu", name="d1"),
                           keras.layers.Dense(1, name="d2")], name="seq")
     m.compile(keras.optimizers.Adam(0.01, name="adam"), "mse")
+    return m
+def ckpt_run(mod, name, **kw):
+    m = ckpt_model()
     cb = mod.ModelCheckpoint(os.path.join(tmp, name), monitor="val_loss", save_best_only=True, **kw)
     m.fit(x, y, epochs=4, validation_split=0.25, verbose=0, callbacks=[cb], shuffle=False, batch_size=32)
     return m
@@ -60,8 +63,15 @@ for suffix, wo in ((".weights.h5", True), (".keras", False)):
         ours, theirs = os.path.join(tmp, f"f{int(async_save)}" + suffix), os.path.join(tmp, "k" + suffix)
         assert fc.checkpoint.verify(ours), ours
         if wo:
-            a = ckpt_run(keras.callbacks, "scratch.weights.h5", save_weights_only=True); b = ckpt_run(keras.callbacks, "scratch2.weights.h5", save_weights_only=True)
+            # Untrained models of the same architecture with the optimizer
+            # built (the files hold its variables too): what they hold after
+            # loading can only come from the files.
+            a, b = ckpt_model(), ckpt_model()
+            for fresh in (a, b):
+                fresh.optimizer.build(fresh.trainable_variables)
+            before = a.get_weights()
             a.load_weights(ours); b.load_weights(theirs)
+            assert not all(np.array_equal(u, v) for u, v in zip(before, a.get_weights()))
         else:
             a, b = keras.saving.load_model(ours), keras.saving.load_model(theirs)
             assert a.optimizer.iterations.numpy() == b.optimizer.iterations.numpy()

@@ -25,15 +25,6 @@ def run_cli(*args, timeout=180, pre=None):
 
 
 @pytest.fixture(scope="session")
-def quick_run(tmp_path_factory):
-    """One `demo --quick` run shared by the tests: (run directory, process)."""
-    out = tmp_path_factory.mktemp("demo") / "run"
-    proc = run_cli("demo", "--quick", "--out", out)
-    assert proc.returncode == 0, f"demo failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    return out, proc
-
-
-@pytest.fixture(scope="session")
 def cli():
     """`run_cli` for the tests (conftest modules cannot be imported by name)."""
     return run_cli

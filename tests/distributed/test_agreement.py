@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import fastcallbacks
-from fastcallbacks import _collective, _roles, distributed
+import peer_standin  # tests/distributed/peer_standin.py
+from fastcallbacks import _roles, distributed
 
 keras = pytest.importorskip("keras")
 
@@ -89,21 +90,7 @@ def test_one_process_does_nothing(model):
 @pytest.fixture
 def two(monkeypatch):
     """This process is index 0 of 2; the peer sends `peer` (a dict)."""
-    peer = {"stop": 0.0, "error": ""}
-    sent = []
-    monkeypatch.setattr(_roles, "process_info", lambda model=None: (2, 0, True))
-
-    def gather(model, row):
-        sent.append(np.array(row))
-        text = peer["error"].encode()
-        other = np.zeros_like(row)
-        other[:4] = [1.0, peer["stop"], float(bool(text)), len(text)]
-        other[4:4 + len(text)] = np.frombuffer(text, np.uint8)
-        return np.stack([row, other])
-
-    monkeypatch.setattr(_collective, "gather_rows", gather)
-    monkeypatch.setattr(_collective, "engine_name", lambda model: "fake")
-    return peer, sent
+    return peer_standin.install(monkeypatch)
 
 
 def test_a_peers_stop_stops_everyone(model, two):

@@ -3,7 +3,7 @@ writes in `backup_dir`, every process restores from it, `writer=` overrides
 the role, and a backup failing on the writer becomes an agreed failure.
 
 Roles come from RANK/WORLD_SIZE (the last-resort detection) or `writer=`;
-the collective is the stand-in of test_agreement.py (the peer's row is
+the collective is the stand-in of peer_standin.py (the peer's row is
 played), so every test is a short real `fit` of a tiny model.
 """
 
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import fastcallbacks
-from fastcallbacks import _backupfiles, _collective, _roles, distributed
+import peer_standin  # tests/distributed/peer_standin.py
+from fastcallbacks import _backupfiles, distributed
 
 keras = pytest.importorskip("keras")
 
@@ -166,21 +167,7 @@ def test_a_non_writer_reads_a_commit_the_writer_has_not_finished(tmp_path, inter
 @pytest.fixture
 def two(monkeypatch):
     """This process is index 0 of 2 (the writer); the peer sends `peer`."""
-    peer = {"stop": 0.0, "error": ""}
-    sent = []
-    monkeypatch.setattr(_roles, "process_info", lambda model=None: (2, 0, True))
-
-    def gather(model, row):
-        sent.append(np.array(row))
-        text = peer["error"].encode()
-        other = np.zeros_like(row)
-        other[:4] = [1.0, peer["stop"], float(bool(text)), len(text)]
-        other[4:4 + len(text)] = np.frombuffer(text, np.uint8)
-        return np.stack([row, other])
-
-    monkeypatch.setattr(_collective, "gather_rows", gather)
-    monkeypatch.setattr(_collective, "engine_name", lambda model: "fake")
-    return peer, sent
+    return peer_standin.install(monkeypatch)
 
 
 def failing_backup(tmp_path, **kwargs):
