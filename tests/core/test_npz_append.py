@@ -15,7 +15,7 @@ import pytest
 
 from fastcallbacks import _tempfiles, npz
 
-from .children import fork, read_ints
+from .children import fork, read_ints, wait
 from .impls import load_impl
 
 POSIX = os.name == "posix"
@@ -213,10 +213,10 @@ def kill_trials(impl, tmp_path, delays):
         # identity, size and time (the old file is never written in place).
         st = os.stat(path)
         before = (st.st_ino, st.st_size, st.st_mtime_ns)
-        pid, r = fork(lambda fd, p=path: _child_appender(impl.name, p, fd, 30))
+        pid, r = fork(_child_appender, impl.name, path, n_new=30)
         time.sleep(delay)
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        wait(pid)
         reported = read_ints(r)
         st = os.stat(path)
         untouched = (st.st_ino, st.st_size, st.st_mtime_ns) == before

@@ -21,7 +21,7 @@ from fastcallbacks import npz
 from fastcallbacks._core import npzwriter as c_npzwriter
 from fastcallbacks._reference import npzwriter as r_npzwriter
 
-from .children import fork, read_ints
+from .children import fork, read_ints, wait
 from .exact_arrays import assert_array_identical
 from .impls import load_impl
 
@@ -497,10 +497,10 @@ def test_sigkill_at_random_moments_leaves_exactly_committed_members(impl, tmp_pa
     trials, outcomes = 25, []
     for trial in range(trials):
         path = str(tmp_path / f"k{trial}.npz")
-        pid, r = fork(lambda fd, p=path: _child_writer(impl.name, p, fd, 40))
+        pid, r = fork(_child_writer, impl.name, path, n_members=40)
         time.sleep(rnd.uniform(0.0, 0.06))
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        wait(pid)
         reported = read_ints(r)
         committed = max([v for v in reported if v > 0], default=0)
         if not os.path.exists(path):
@@ -554,8 +554,8 @@ def _added_before_efbig(impl, path, **kwargs):
     # Runs _child_disk_full in a child; checks that the caller got EFBIG
     # naming the path and returns how many members add() took.
     assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
-    pid, r = fork(lambda fd: _child_disk_full(impl.name, path, fd, **kwargs))
-    os.waitpid(pid, 0)
+    pid, r = fork(_child_disk_full, impl.name, path, **kwargs)
+    wait(pid)
     values = read_ints(r)
     assert len(values) == 3, values
     added, err, has_path = values
@@ -636,8 +636,8 @@ def _child_disk_full_compressed(impl_name, path, fd, threads):
 def test_file_size_limit_while_deflating_ahead(impl, tmp_path, threads):
     assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
     path = str(tmp_path / "fullz.npz")
-    pid, r = fork(lambda fd: _child_disk_full_compressed(impl.name, path, fd, threads))
-    os.waitpid(pid, 0)
+    pid, r = fork(_child_disk_full_compressed, impl.name, path, threads=threads)
+    wait(pid)
     values = read_ints(r)
     assert values == [errno.EFBIG, 1], values
     with np.load(path) as z:
