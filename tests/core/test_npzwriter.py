@@ -201,7 +201,7 @@ def test_compressed_output_loads_like_the_reference(tmp_path):
     with np.load(c) as zc, np.load(r) as zr:
         assert zc.files == zr.files == list(arrays)
         for name in arrays:
-            np.testing.assert_array_equal(zc[name], zr[name])
+            assert_array_identical(zc[name], zr[name])
     with zipfile.ZipFile(c) as a, zipfile.ZipFile(r) as b:
         assert [(i.filename, i.compress_type, i.CRC) for i in a.infolist()] == \
             [(i.filename, i.compress_type, i.CRC) for i in b.infolist()]
@@ -248,7 +248,7 @@ def test_forced_zip64_on_small_data(impl, tmp_path):
         for info in z.infolist():
             assert info.extract_version == 45
     with npz.load(path, mmap=True) as loaded:
-        np.testing.assert_array_equal(loaded["b"], arrays["b"])
+        assert_array_identical(loaded["b"], arrays["b"])
 
 
 def test_more_than_65535_members_use_zip64(impl, tmp_path):
@@ -286,7 +286,7 @@ def test_members_are_64_byte_aligned_and_memory_mapped(impl, tmp_path):
         assert z.files == list(arrays)
         for name, a in arrays.items():
             b = z[name]
-            np.testing.assert_array_equal(b, a)
+            assert_array_identical(b, a)
             assert b.dtype == a.dtype
             assert not b.flags.writeable
             if b.size:
@@ -304,7 +304,7 @@ def test_load_of_numpy_savez_files(tmp_path):
         for mm in (False, True):
             with npz.load(tmp_path / f, mmap=mm) as z:
                 for k, v in arrays.items():
-                    np.testing.assert_array_equal(z[k], v)
+                    assert_array_identical(z[k], v)
 
 
 @pytest.mark.parametrize("copy", [True, False])
@@ -322,7 +322,7 @@ def test_mutating_the_array_after_add_cannot_change_the_member(impl, tmp_path, c
         del a
     with np.load(path) as z:
         for name in z.files:
-            np.testing.assert_array_equal(z[name], expected)
+            assert_array_identical(z[name], expected)
 
 
 def test_tiny_queue_applies_backpressure(impl, tmp_path):
@@ -571,7 +571,7 @@ def test_file_size_limit_reaches_the_caller_and_keeps_committed_members(impl, tm
         assert len(z.files) >= committed
         for i, name in enumerate(z.files):
             assert name == f"m{i:03d}"
-            np.testing.assert_array_equal(z[name], np.full(10_000, i, "f4"))
+            assert_array_identical(z[name], np.full(10_000, i, "f4"))
 
 
 def test_file_size_limit_while_a_large_copy_streams(impl, tmp_path):
@@ -588,7 +588,7 @@ def test_file_size_limit_while_a_large_copy_streams(impl, tmp_path):
     with np.load(path) as z:
         assert z.files == [f"m{i:03d}" for i in range(3)]
         for i, name in enumerate(z.files):
-            np.testing.assert_array_equal(z[name], np.full(3 << 18, i, "f4"))
+            assert_array_identical(z[name], np.full(3 << 18, i, "f4"))
 
 
 @pytest.mark.parametrize("queue_bytes", [1, 64 << 20])
@@ -644,7 +644,7 @@ def test_file_size_limit_while_deflating_ahead(impl, tmp_path, threads):
         assert 3 <= len(z.files) < 100
         for i, name in enumerate(z.files):
             assert name == f"m{i:03d}"
-            np.testing.assert_array_equal(z[name], _relu_member(i))
+            assert_array_identical(z[name], _relu_member(i))
 
 
 # ---------------------------------------------------------------------------
@@ -697,7 +697,7 @@ def test_recycled_large_copy_blocks_keep_content_and_crc(impl, tmp_path, compres
     with np.load(path) as z:
         assert z.files == list(expected)
         for k, v in expected.items():
-            np.testing.assert_array_equal(z[k], v)
+            assert_array_identical(z[k], v)
 
 
 def test_pending_counts_members_not_yet_written(impl, tmp_path):
