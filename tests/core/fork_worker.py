@@ -1,15 +1,21 @@
-"""Scenarios of test_fork, each run as `python fork_worker.py IMPL SCENARIO DIR`.
+"""Scenarios of test_fork, run as `python fork_worker.py IMPL DIR SCENARIO...`.
+
+Each scenario runs in its own process, forked from this (thread-free)
+driver once it has imported numpy and the implementation, so the scenarios
+share one interpreter start; the driver bounds each scenario's time and
+prints one JSON object {scenario: "ok" or what failed}.
 
 The process forks while an object with a background thread is busy. The
 child does one thing and then exits normally (interpreter teardown frees
 every object, which must not wait for the parent's threads); it reports
 through its exit status. The parent waits for the child with a time limit
 (killing it if it hangs), then checks that its own object still works.
-Prints "ok" when every check passed.
+A scenario reports "ok" when every check passed.
 """
 
 import gc
 import importlib
+import json
 import os
 import signal
 import sys
@@ -20,6 +26,8 @@ import numpy as np
 
 PACKAGES = {"cython": "fastcallbacks._core", "python": "fastcallbacks._reference"}
 CHILD_TIMEOUT = 60.0
+SCENARIO_TIMEOUT = 150.0   # a scenario process (the parent of the fork) that hangs
+PARALLEL = int(os.environ.get("FORK_WORKER_PARALLEL", "4"))
 
 # Child exit statuses.
 RAISED = 0         # the call raised RuntimeError naming another process
@@ -111,6 +119,7 @@ def npz_scenario(impl, action, directory):
             sys.exit(f"members {names}")
         if not (np.array_equal(f["big2"], big) and np.array_equal(f["after"], np.ones(4))):
             sys.exit("wrong member data")
+    os.remove(path)   # checked: spare the disk the write-back of ~100 MB
 
 
 def snapshot_scenario(impl, action, directory):
@@ -162,11 +171,81 @@ def snapshot_scenario(impl, action, directory):
         sys.exit("wrong data in the parent after the fork")
 
 
-def main():
-    impl, scenario, directory = sys.argv[1:4]
+def start_scenario(impl, scenario, directory):
+    """Starts one scenario in a process forked from this driver; returns its
+    pid. The scenario process exits normally (interpreter teardown), as a
+    process of its own would, after writing its result ("ok" or what
+    failed) to DIR/result.txt and its stderr to DIR/stderr.txt."""
     kind, action = scenario.split(":")
-    {"npz": npz_scenario, "snapshot": snapshot_scenario}[kind](impl, action, directory)
-    print("ok")
+    os.makedirs(directory)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    me = os.getpid()
+    err = os.open(os.path.join(directory, "stderr.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(err, 2)
+    os.close(err)
+    result = "ok"
+    try:
+        {"npz": npz_scenario, "snapshot": snapshot_scenario}[kind](impl, action, directory)
+    except SystemExit as e:
+        if os.getpid() != me:
+            raise   # the scenario's own child exiting: not a result
+        result = f"failed: {e.code}"
+    except BaseException as e:
+        if os.getpid() != me:
+            raise
+        import traceback
+
+        traceback.print_exc()
+        result = f"failed: {type(e).__name__}: {e}"
+    with open(os.path.join(directory, "result.txt"), "w") as f:
+        f.write(result)
+    sys.exit(0)   # a normal exit, its teardown included
+
+
+def scenario_result(scenario, directory, status):
+    try:
+        with open(os.path.join(directory, "result.txt")) as f:
+            result = f.read()
+    except OSError:
+        result = "no result"
+    with open(os.path.join(directory, "stderr.txt")) as f:
+        err = f.read()
+    if status != 0 or result != "ok":
+        return f"{scenario}: status {status}, {result}\n{err[-3000:]}"
+    return "ok"
+
+
+def main():
+    """Runs the scenarios, at most PARALLEL at a time (each mostly waits for
+    its writes), each with its own time limit."""
+    impl, directory = sys.argv[1:3]
+    importlib.import_module(PACKAGES[impl] + ".npzwriter")
+    importlib.import_module(PACKAGES[impl] + ".snapshot")
+    todo = list(enumerate(sys.argv[3:]))
+    running = {}   # pid -> (scenario, directory, deadline)
+    results = {}
+    while todo or running:
+        while todo and len(running) < PARALLEL:
+            i, scenario = todo.pop(0)
+            path = os.path.join(directory, str(i))
+            pid = start_scenario(impl, scenario, path)
+            running[pid] = (scenario, path, time.monotonic() + SCENARIO_TIMEOUT)
+        for pid, (scenario, path, deadline) in list(running.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if not done and time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                results[scenario] = f"{scenario}: the parent hung"
+                del running[pid]
+            elif done:
+                results[scenario] = scenario_result(scenario, path, status)
+                del running[pid]
+        time.sleep(0.01)
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """Runs constructor cases of test_constructor_fuzz in a child process.
 
-Usage: `python fuzz_worker.py DIR < cases.pickle`. Each case is
-`(target, impl, kwargs)`. A constructor may refuse its arguments with the
+Usage: `python fuzz_worker.py DIR < cases.pickle`, or `python fuzz_worker.py
+--serve`: batches one after another on stdin (each a 4-byte little-endian
+length and a pickle of `(DIR, cases)`), each answered like a single run and
+then a `null` line, so one interpreter start (and one Keras import) serves
+every batch of a test module. Each case is `(target, impl, kwargs)`. A constructor may refuse its arguments with the
 exception types Keras uses (TypeError, ValueError, OverflowError,
 MemoryError); an object it returns must work: the worker uses it and checks
 the results. One JSON line per case is printed as soon as the case is done,
@@ -13,6 +16,7 @@ import json
 import math
 import os
 import pickle
+import struct
 import sys
 import types
 
@@ -145,12 +149,29 @@ def keras_raises_too(target, kwargs, error):
     return False
 
 
-def main():
-    tmp = sys.argv[1]
-    cases = pickle.load(sys.stdin.buffer)
+def run_batch(tmp, cases):
     for index, (target, impl, kwargs) in enumerate(cases):
         result = run(target, impl, kwargs, tmp, index)
         print(json.dumps([index] + result), flush=True)
+
+
+def serve():
+    stdin = sys.stdin.buffer
+    while True:
+        head = stdin.read(4)
+        if len(head) < 4:
+            return
+        (size,) = struct.unpack("<I", head)
+        tmp, cases = pickle.loads(stdin.read(size))
+        run_batch(tmp, cases)
+        print("null", flush=True)
+
+
+def main():
+    if sys.argv[1] == "--serve":
+        serve()
+        return
+    run_batch(sys.argv[1], pickle.load(sys.stdin.buffer))
 
 
 if __name__ == "__main__":

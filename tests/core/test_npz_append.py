@@ -15,7 +15,8 @@ import pytest
 
 from fastcallbacks import _tempfiles, npz
 
-from .children import fork, read_ints
+from .children import fork, read_ints, wait
+from .exact_arrays import assert_array_identical
 from .impls import load_impl
 
 POSIX = os.name == "posix"
@@ -61,8 +62,8 @@ def test_continues_a_closed_file_keeping_order_and_members(impl, tmp_path):
     got = names_and_arrays(path)
     assert list(got) == [f"m{i:03d}" for i in range(7)]
     for i in range(6):
-        np.testing.assert_array_equal(got[f"m{i:03d}"], old(i))
-    np.testing.assert_array_equal(got["m006"], new(6))
+        assert_array_identical(got[f"m{i:03d}"], old(i))
+    assert_array_identical(got["m006"], new(6))
     assert npz.status(path) == "closed"
     assert temps(tmp_path) == []
 
@@ -81,8 +82,8 @@ def test_keep_drops_members_after_a_point_and_they_can_be_rewritten(impl, tmp_pa
         w.add("dense/epoch_0003", new(3))
     got = names_and_arrays(path)
     assert list(got) == list(w.members) and w.members[-1] == "dense/epoch_0003"
-    np.testing.assert_array_equal(got["dense/epoch_0003"], new(3))
-    np.testing.assert_array_equal(got["out/epoch_0002"], old(2))
+    assert_array_identical(got["dense/epoch_0003"], new(3))
+    assert_array_identical(got["out/epoch_0002"], old(2))
 
 
 def test_continues_the_file_of_a_killed_writer(impl, tmp_path):
@@ -213,10 +214,10 @@ def kill_trials(impl, tmp_path, delays):
         # identity, size and time (the old file is never written in place).
         st = os.stat(path)
         before = (st.st_ino, st.st_size, st.st_mtime_ns)
-        pid, r = fork(lambda fd, p=path: _child_appender(impl.name, p, fd, 30))
+        pid, r = fork(_child_appender, impl.name, path, n_new=30)
         time.sleep(delay)
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        wait(pid)
         reported = read_ints(r)
         st = os.stat(path)
         untouched = (st.st_ino, st.st_size, st.st_mtime_ns) == before
@@ -233,9 +234,9 @@ def kill_trials(impl, tmp_path, delays):
             assert added == [f"n{i:03d}" for i in range(len(added))]
             assert len(added) >= max(reported, default=0)
             for i in range(4):
-                np.testing.assert_array_equal(got[f"m{i:03d}"], old(i))
+                assert_array_identical(got[f"m{i:03d}"], old(i))
             for i in range(len(added)):
-                np.testing.assert_array_equal(got[f"n{i:03d}"], new(i))
+                assert_array_identical(got[f"n{i:03d}"], new(i))
             outcomes.append(len(added))
         if not untouched:
             assert set(npz.recover(path)) == set(got)

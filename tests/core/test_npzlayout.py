@@ -18,7 +18,8 @@ import pytest
 from fastcallbacks import _npzformat
 from fastcallbacks._reference import npzwriter as r_npzwriter
 
-from .children import fork, read_ints
+from .children import fork, read_ints, wait
+from .exact_arrays import assert_array_identical
 from .impls import load_impl
 
 POSIX = os.name == "posix"
@@ -114,7 +115,7 @@ def _check(path, committed, added, rng, array=_array):
         assert committed <= set(files) <= added, (len(committed), len(files))
         assert len(files) == len(set(files))
         for key in rng.sample(sorted(committed), min(3, len(committed))):
-            np.testing.assert_array_equal(z[key], array(int(key.rsplit("_", 1)[1])))
+            assert_array_identical(z[key], array(int(key.rsplit("_", 1)[1])))
 
 
 def _pwrite(fd, data, offset):
@@ -239,8 +240,8 @@ def _cut_relocation_child(impl_name, path, fd):
 def test_relocation_cut_by_a_file_size_limit_is_undone(impl, tmp_path):
     assert POSIX, "this test needs fork() and RLIMIT_FSIZE"
     path = str(tmp_path / "cut.npz")
-    pid, r = fork(lambda fd: _cut_relocation_child(impl.name, path, fd))
-    os.waitpid(pid, 0)
+    pid, r = fork(_cut_relocation_child, impl.name, path)
+    wait(pid)
     values = read_ints(r)
     assert len(values) == 3, values
     before, err, size = values
@@ -278,14 +279,14 @@ def _sigkill_trials(impl, tmp_path, trials, n_members, seed):
     outcomes = []
     for trial in range(trials):
         path = str(tmp_path / f"k{trial}.npz")
-        pid, r = fork(lambda fd, p=path: _kill_child(impl.name, p, fd, n_members))
+        pid, r = fork(_kill_child, impl.name, path, n_members=n_members)
         # Wait for the file, then kill at a random moment of the writing.
         deadline = time.monotonic() + 30
         while not os.path.exists(path) and time.monotonic() < deadline:
             time.sleep(0.001)
         time.sleep(rnd.uniform(0.0, 0.5 if impl.name == "python" else 0.25))
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        wait(pid)
         reported = read_ints(r)
         committed = max([v for v in reported if v > 0], default=0)
         if not os.path.exists(path):
@@ -299,7 +300,7 @@ def _sigkill_trials(impl, tmp_path, trials, n_members, seed):
             assert indices == list(range(len(indices))), names[:5]
             assert len(indices) >= committed
             for name in names:
-                np.testing.assert_array_equal(z[name], _big(int(name.rsplit("_", 1)[1])))
+                assert_array_identical(z[name], _big(int(name.rsplit("_", 1)[1])))
         outcomes.append(len(names))
         os.unlink(path)
     return outcomes
@@ -355,7 +356,7 @@ def _check_members(path, committed, n_sizes, sizes):
         assert committed <= len(indices) <= n_sizes
         for name in names:
             i = int(name[1:])
-            np.testing.assert_array_equal(z[name], np.full(sizes[i], i, "i4"))
+            assert_array_identical(z[name], np.full(sizes[i], i, "i4"))
 
 
 def _sizes(seed, n=400):
@@ -409,8 +410,8 @@ def test_file_size_limit_at_many_settings_keeps_committed_members(impl, tmp_path
     efbig = 0
     for k, limit in enumerate(limits):
         path = str(tmp_path / f"l{k}.npz")
-        pid, r = fork(lambda fd: _limit_child(impl.name, path, limit, k, fd))
-        os.waitpid(pid, 0)
+        pid, r = fork(_limit_child, impl.name, path, limit, k)
+        wait(pid)
         values = read_ints(r)
         assert len(values) == 2, values
         committed, err = values
@@ -439,20 +440,21 @@ def test_empty_zip64_archive_loads_open_closed_and_killed(impl, tmp_path):
         assert z.namelist() == [] and z.testzip() is None
 
 
+def _open_and_sleep(impl_name, path, fd, force_zip64):
+    load_impl(impl_name).NpzWriter(path, force_zip64=force_zip64)
+    os.write(fd, b"ok")
+    time.sleep(60)
+
+
 def test_kill_before_the_first_member_leaves_a_loadable_file(impl, tmp_path):
     assert POSIX, "this test needs fork() and SIGKILL"
     for force in (False, True):
         path = str(tmp_path / f"k{force}.npz")
 
-        def child(fd, path=path, force=force):
-            impl.NpzWriter(path, force_zip64=force)
-            os.write(fd, b"ok")
-            time.sleep(60)
-
-        pid, r = fork(child)
+        pid, r = fork(_open_and_sleep, impl.name, path, force_zip64=force)
         assert os.read(r, 2) == b"ok"
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        wait(pid)
         os.close(r)
         with np.load(path) as z:
             assert z.files == []
