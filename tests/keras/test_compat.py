@@ -9,7 +9,7 @@ import keras
 import pytest
 
 from fastcallbacks import _compat
-from parity_utils import binary_data, classifier
+from parity_utils import binary_data, classifier, fit_data, reused_classifier
 
 # The release that brought each behaviour (README, "Requirements").
 INTRODUCED = {
@@ -75,11 +75,11 @@ class _BestAtTrainBegin(keras.callbacks.Callback):
 )
 def test_resets_best_flags_in_fit(name, flag):
     x, y = binary_data(32, 0)
-    model = classifier()
+    model = reused_classifier()
     cb = getattr(keras.callbacks, name)(monitor="loss")
     probe = _BestAtTrainBegin(cb)
     for _ in range(2):
-        model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[cb, probe])
+        model.fit(epochs=1, verbose=0, callbacks=[cb, probe], **fit_data(x, y, 16))
     assert probe.seen[0] is None  # a fresh callback
     assert getattr(_compat, flag) == (probe.seen[1] is None)
 

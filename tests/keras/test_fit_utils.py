@@ -6,12 +6,13 @@ import keras
 import numpy as np
 
 from fit_utils import binary_data, classifier, reused_classifier
+from parity_utils import fit_data
 
 
 def _fit(model, callbacks=()):
     x, y = binary_data(64, 0)
-    history = model.fit(x, y, validation_data=binary_data(32, 1), epochs=4, batch_size=16,
-                        shuffle=False, verbose=0, callbacks=list(callbacks))
+    history = model.fit(epochs=4, verbose=0, callbacks=list(callbacks),
+                        **fit_data(x, y, 16, binary_data(32, 1)))
     return (history.history, model.get_weights(),
             [np.array(v.numpy()) for v in model.optimizer.variables])
 
@@ -39,3 +40,34 @@ def test_reused_model_fits_like_a_new_one():
     assert again is model  # reused, not rebuilt
     assert not again.stop_training
     _same(_fit(again), fresh)
+
+
+def test_fit_data_feeds_like_arrays():
+    """`parity_utils.fit_data` (tf.data on TensorFlow) gives the fit the
+    arrays give: the same History, weights, optimizer state and batch logs."""
+    class Batches(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seen.append((batch, sorted(logs.items())))
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.seen.append(("test", batch, sorted(logs.items())))
+
+    x, y = binary_data(64, 0)
+    validation = binary_data(32, 1)
+    runs = []
+    for kwargs in (dict(x=x, y=y, batch_size=16, shuffle=False, validation_data=validation),
+                   fit_data(x, y, 16, validation)):
+        model = reused_classifier(seed=4, optimizer=keras.optimizers.Adam(0.05))
+        batches = Batches()
+        history = model.fit(epochs=3, verbose=0, callbacks=[batches], **kwargs)
+        runs.append(((history.history, model.get_weights(),
+                      [np.array(v.numpy()) for v in model.optimizer.variables]),
+                     batches.seen, history.params))
+    (a, seen_a, params_a), (b, seen_b, params_b) = runs
+    _same(a, b)
+    assert seen_a == seen_b and len(seen_a) == 3 * (4 + 2)
+    assert params_a == params_b

@@ -14,8 +14,10 @@ from parity_utils import (
     binary_data,
     call_both,
     classifier,
+    fit_data,
     raises_like_keras,
     resets_best,
+    reused_classifier,
     terminate_on_nan_kwargs,
     tiny_model,
 )
@@ -237,15 +239,15 @@ _FIT_CACHE = {}
 
 def _fit_unresolvable(lib, name):
     """fit() with monitor=val_acc but metrics=['accuracy']; returns (exc, epochs)."""
-    model = classifier(metrics=("accuracy",))
+    model = reused_classifier(metrics=("accuracy",))
     x, y = binary_data(64, 0)
     xv, yv = binary_data(32, 1)
     epochs = []
     recorder = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: epochs.append(e))
     cb = getattr(lib, name)(monitor="val_acc")
     with pytest.raises(ValueError) as info:
-        model.fit(x, y, validation_data=(xv, yv), epochs=3, batch_size=32,
-                  shuffle=False, verbose=0, callbacks=[recorder, cb])
+        model.fit(epochs=3, verbose=0, callbacks=[recorder, cb],
+                  **fit_data(x, y, 32, (xv, yv)))
     return str(info.value), epochs
 
 

@@ -24,6 +24,7 @@ from parity_utils import (
     assert_same_attributes,
     assert_same_scalar,
     binary_data,
+    fit_data,
     learning_rate,
     reused_classifier,
     same_arrays,
@@ -92,9 +93,8 @@ def fit(lib, make_callbacks, *, optimizer=lambda: keras.optimizers.Adam(0.05),
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
-            history = model.fit(x, y, validation_data=validation, epochs=epochs,
-                                batch_size=batch_size, shuffle=False, verbose=0,
-                                callbacks=callbacks)
+            history = model.fit(epochs=epochs, verbose=0, callbacks=callbacks,
+                                **fit_data(x, y, batch_size, validation))
     except RuntimeError as e:
         error = e
     return Run(history, model, callbacks, recorders, error, out.getvalue())
@@ -284,8 +284,8 @@ def _two_fits(lib):
     rop = lib.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=1)
     runs = []
     for labels in (yv, 1 - yv):
-        history = model.fit(x, y, epochs=8, batch_size=16, validation_data=(xv, labels),
-                            callbacks=[es, rop], verbose=0, shuffle=False)
+        history = model.fit(epochs=8, callbacks=[es, rop], verbose=0,
+                            **fit_data(x, y, 16, (xv, labels)))
         runs.append((history.history, es.stopped_epoch, es.best_epoch, es.best, es.wait,
                      rop.best, rop.wait, rop.cooldown_counter, model.get_weights()))
     return runs

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import fastcallbacks
-from parity_utils import binary_data, learning_rate, reused_classifier, same_arrays
+from parity_utils import binary_data, fit_data, learning_rate, reused_classifier, same_arrays
 
 
 def _metrics():
@@ -32,9 +32,8 @@ def _fit(lib, make, epochs=10):
     callbacks = make(lib)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        history = model.fit(x, y.reshape(-1, 1), validation_data=(xv, yv.reshape(-1, 1)),
-                            epochs=epochs, batch_size=16, shuffle=False, verbose=0,
-                            callbacks=callbacks)
+        history = model.fit(epochs=epochs, verbose=0, callbacks=callbacks,
+                            **fit_data(x, y.reshape(-1, 1), 16, (xv, yv.reshape(-1, 1))))
     # The model is reused by the next run: keep what it ended with.
     state = types.SimpleNamespace(weights=model.get_weights(), lr=learning_rate(model))
     return state, history, callbacks, out.getvalue()

@@ -317,7 +317,7 @@ REWRITES = {
 
 
 def _fit_rewritten(lib, rewrite):
-    from parity_utils import binary_data, reused_classifier
+    from parity_utils import binary_data, fit_data, reused_classifier
 
     model = reused_classifier(seed=2, optimizer=keras.optimizers.Adam(0.05))
     x, y = binary_data(64, 0)
@@ -328,8 +328,8 @@ def _fit_rewritten(lib, rewrite):
                                    restore_best_weights=True)]
     error = None
     try:
-        model.fit(x, y, validation_data=binary_data(64, 1), epochs=12, batch_size=16,
-                  shuffle=False, verbose=0, callbacks=callbacks)
+        model.fit(epochs=12, verbose=0, callbacks=callbacks,
+                  **fit_data(x, y, 16, binary_data(64, 1)))
     except Exception as e:  # compared below
         error = e
     # The model is reused by the next run: keep what it ended with.

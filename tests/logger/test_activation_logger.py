@@ -20,7 +20,45 @@ def _data(n=96, d=8, seed=0):
     return x, y
 
 
-def _sequential(d=8):
+_MODELS = {}
+
+
+def _reused(make):
+    """`make()` in its initial state: built, compiled (and its train step
+    traced) once per process, then put back before each use to the
+    variables and optimizer state it was made with, as a new model is
+    (building and tracing is most of a short fit's time)."""
+    if make not in _MODELS:
+        model = make()
+        model.optimizer.build(model.trainable_variables)
+        _MODELS[make] = (model, [np.array(v.numpy()) for v in model.variables],
+                         [np.array(v.numpy()) for v in model.optimizer.variables])
+    model, values, optimizer = _MODELS[make]
+    for v, value in zip(model.variables, values):
+        v.assign(value)
+    for v, value in zip(model.optimizer.variables, optimizer):
+        v.assign(value)
+    model.stop_training = False
+    return model
+
+
+def _fit(model, x, y, batch_size=32, **kwargs):
+    """`model.fit` on (x, y) in order, as tf.data batches on TensorFlow
+    (Keras's array adapter builds a new tf.data iterator every epoch; see
+    tests/keras/parity_utils.py `fit_data`)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size),
+                         shuffle=False, verbose=0, **kwargs)
+    return model.fit(x, y, batch_size=batch_size, shuffle=False, verbose=0, **kwargs)
+
+
+def _sequential():
+    return _reused(_new_sequential)
+
+
+def _new_sequential(d=8):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
         keras.Input((d,)),
@@ -58,10 +96,14 @@ class _Reference(keras.callbacks.Callback):
         super().__init__()
         self.x, self.layer_names, self.per_epoch = x, layer_names, {}
 
+    def on_train_begin(self, logs=None):
+        # One probe for the fit (its predict traced once), not one per
+        # epoch: it shares the model's layers, so it computes what a new one would.
+        self.probe = keras.Model(self.model.inputs,
+                                 [self.model.get_layer(n).output for n in self.layer_names])
+
     def on_epoch_end(self, epoch, logs=None):
-        probe = keras.Model(self.model.inputs,
-                            [self.model.get_layer(n).output for n in self.layer_names])
-        outs = probe.predict(self.x, verbose=0)
+        outs = self.probe.predict(self.x, verbose=0)
         outs = outs if isinstance(outs, list) else [outs]
         self.per_epoch[epoch] = dict(zip(self.layer_names, outs))
 
@@ -73,7 +115,7 @@ def test_sequential_fit_matches_predict_every_epoch(impl, tmp_path):
     path = tmp_path / "acts.npz"
     logger = fastcallbacks.ActivationLogger(path, x[:40])
     ref = _Reference(x[:40], ["hidden", "drop", "out"])
-    model.fit(x, y, epochs=3, batch_size=16, verbose=0, callbacks=[logger, ref])
+    _fit(model, x, y, 16, epochs=3, callbacks=[logger, ref])
     assert npz.status(path) == "closed"
     with np.load(path) as z:
         assert z.files == [f"{n}/epoch_{e:04d}" for e in range(3) for n in ("hidden", "drop", "out")]
@@ -93,11 +135,11 @@ def test_functional_multi_input_and_multi_output_layer(impl, tmp_path):
     rng = np.random.default_rng(2)
     xa, xb = rng.standard_normal((64, 5)).astype("f4"), rng.standard_normal((64, 3)).astype("f4")
     y = rng.standard_normal((64, 1)).astype("f4")
-    model = _functional()
+    model = _reused(_functional)
     path = tmp_path / "f.npz"
     logger = ActivationLogger(path, {"a": xa, "b": xb}, layers=["h", "split", -1],
                               max_samples=20, every_n_epochs=2)
-    model.fit({"a": xa, "b": xb}, y, epochs=3, batch_size=16, verbose=0, callbacks=[logger])
+    _fit(model, {"a": xa, "b": xb}, y, 16, epochs=3, callbacks=[logger])
     probe = keras.Model(model.inputs, [model.get_layer("h").output,
                                        *model.get_layer("split").output,
                                        model.get_layer("out").output])
@@ -115,7 +157,7 @@ def test_one_file_per_epoch_with_the_classic_naming(impl, tmp_path):
     model = _sequential()
     pattern = str(tmp_path / "out" / "activations_at_epoch_{epoch}.npz")
     logger = ActivationLogger(pattern, x[:10], layers=[0, "out"], compress=True)
-    model.fit(x, y, epochs=2, verbose=0, callbacks=[logger])
+    _fit(model, x, y, epochs=2, callbacks=[logger])
     files = sorted(os.listdir(tmp_path / "out"))
     assert files == ["activations_at_epoch_0.npz", "activations_at_epoch_1.npz"]
     final = keras.Model(model.inputs, [model.get_layer("hidden").output,
@@ -136,7 +178,7 @@ def test_bfloat16_activations_are_stored_as_float32(impl, tmp_path):
                               keras.layers.Dense(1, name="out")])
     model.compile(optimizer="sgd", loss="mse")
     logger = ActivationLogger(tmp_path / "bf.npz", x, layers=["bf"])
-    model.fit(x, y, epochs=1, verbose=0, callbacks=[logger])
+    _fit(model, x, y, epochs=1, callbacks=[logger])
     want = keras.Model(model.inputs, model.get_layer("bf").output).predict(x, verbose=0)
     with np.load(tmp_path / "bf.npz") as z:
         assert z["bf/epoch_0000"].dtype == np.float32
@@ -157,18 +199,18 @@ def test_wrong_x_is_a_value_error_before_the_first_epoch(impl, tmp_path):
     spy = keras.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: seen.append(e))
     model = _sequential()
     with pytest.raises(ValueError, match=r"ActivationLogger: `x` has shape \(10, 5\)"):
-        model.fit(x, y, epochs=1, verbose=0,
-                  callbacks=[ActivationLogger(tmp_path / "w.npz", x[:10, :5]), spy])
+        _fit(model, x, y, epochs=1,
+             callbacks=[ActivationLogger(tmp_path / "w.npz", x[:10, :5]), spy])
     assert seen == []
     with pytest.raises(ValueError, match="model has 1 input"):
-        model.fit(x, y, epochs=1, verbose=0,
-                  callbacks=[ActivationLogger(tmp_path / "w.npz", [x[:4], x[:4]]), spy])
+        _fit(model, x, y, epochs=1,
+             callbacks=[ActivationLogger(tmp_path / "w.npz", [x[:4], x[:4]]), spy])
     with pytest.raises(ValueError, match="no layer named 'nope'"):
-        model.fit(x, y, epochs=1, verbose=0,
-                  callbacks=[ActivationLogger(tmp_path / "w.npz", x[:4], layers=["nope"])])
+        _fit(model, x, y, epochs=1,
+             callbacks=[ActivationLogger(tmp_path / "w.npz", x[:4], layers=["nope"])])
     with pytest.raises(ValueError, match="out of range"):
-        model.fit(x, y, epochs=1, verbose=0,
-                  callbacks=[ActivationLogger(tmp_path / "w.npz", x[:4], layers=[17])])
+        _fit(model, x, y, epochs=1,
+             callbacks=[ActivationLogger(tmp_path / "w.npz", x[:4], layers=[17])])
     assert seen == []
 
 
@@ -201,7 +243,7 @@ def test_inspect_command_prints_a_table(impl, tmp_path, capsys):
     x, y = _data()
     model = _sequential()
     path = tmp_path / "i.npz"
-    model.fit(x, y, epochs=2, verbose=0, callbacks=[ActivationLogger(path, x[:8])])
+    _fit(model, x, y, epochs=2, callbacks=[ActivationLogger(path, x[:8])])
     assert cli_main(["inspect", str(path)]) == 0
     out = capsys.readouterr().out
     assert "6 member(s), closed cleanly" in out
@@ -235,7 +277,7 @@ def test_more_samples_than_one_forward_chunk(impl, tmp_path):
     path = tmp_path / "big.npz"
     logger = fastcallbacks.ActivationLogger(path, x)
     ref = _Reference(x, ["hidden", "out"])
-    model.fit(x[:64], y[:64], epochs=1, batch_size=32, verbose=0, callbacks=[logger, ref])
+    _fit(model, x[:64], y[:64], 32, epochs=1, callbacks=[logger, ref])
     with np.load(path) as z:
         for name in ("hidden", "out"):
             got = z[f"{name}/epoch_0000"]
@@ -267,13 +309,18 @@ print("done")
 def test_collecting_a_logger_in_a_forked_child_is_silent(tmp_path):
     # Closing the parent's writer in a child raises RuntimeError; `__del__`
     # must swallow it instead of printing "Exception ignored ...".
+    import importlib.util
     import subprocess
     import sys
 
+    env = {**os.environ, "PYTHONWARNINGS": "default"}
+    # The child builds no model and runs no op: Keras's numpy backend (it
+    # needs JAX) is enough, and imports in about half the time TensorFlow does.
+    if importlib.util.find_spec("jax") is not None:
+        env["KERAS_BACKEND"] = "numpy"
     proc = subprocess.run(
         [sys.executable, "-c", _FORKED_DEL, str(tmp_path / "a.npz")],
-        capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONWARNINGS": "default"},
+        capture_output=True, text=True, timeout=120, env=env,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "done"
@@ -321,8 +368,7 @@ def test_npz_is_appended_as_np_savez_does(impl, tmp_path, given, written):
     x, y = _data(32)
     logger = ActivationLogger(str(tmp_path / given), x[:4])
     assert logger.filepath == str(tmp_path / given) + ("" if given.endswith(".npz") else ".npz")
-    model = _sequential()
-    model.fit(x, y, epochs=2, verbose=0, callbacks=[logger])
+    _fit(_sequential(), x, y, epochs=2, callbacks=[logger])
     assert sorted(os.listdir(tmp_path)) == written
     if "{" not in given:  # np.savez names the file the same way
         ref = tmp_path / "ref"
@@ -340,7 +386,7 @@ def test_the_activation_file_gets_the_mode_np_savez_gives(impl, tmp_path):
     old = os.umask(0o027)
     try:
         logger = ActivationLogger(str(tmp_path / "acts.npz"), x[:4])
-        _sequential().fit(x, y, epochs=2, verbose=0, callbacks=[logger])
+        _fit(_sequential(), x, y, epochs=2, callbacks=[logger])
         np.savez(str(tmp_path / "ref.npz"), a=np.zeros(1))
     finally:
         os.umask(old)
