@@ -66,9 +66,10 @@ def tiny_model(learning_rate=1.0, optimizer=None):
 def epoch_weights(model, epoch, salt=0):
     """Deterministic, epoch-dependent weights for `model` (distinct per epoch)."""
     rng = np.random.default_rng([salt, epoch + 1])
+    # Shapes and dtypes from the variables: get_weights() would read them all.
     return [
-        rng.standard_normal(w.shape).astype(w.dtype) + np.float32(epoch)
-        for w in model.get_weights()
+        rng.standard_normal(v.shape).astype(v.dtype) + np.float32(epoch)
+        for v in model.weights
     ]
 
 

@@ -364,11 +364,14 @@ def _my_metric(y_true, y_pred):
 
 @pytest.fixture(scope="module")
 def many_metrics_model():
-    """A model whose compiled metrics are built (one short fit)."""
+    """A model whose compiled metrics are built (one short fit; run eagerly:
+    its two steps cost less than tracing the train step, and the metrics
+    are built alike)."""
     model = classifier(metrics=("acc", "accuracy", "mse", "mae", "hinge",
                                 keras.metrics.F1Score(), keras.metrics.AUC(),
                                 keras.metrics.Precision(), _my_metric,
                                 keras.metrics.TruePositives()))
+    model.run_eagerly = True
     x, y = binary_data(32, 0)
     model.fit(x, y[:, None], epochs=1, batch_size=16, verbose=0)
     return model
