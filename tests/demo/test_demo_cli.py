@@ -28,7 +28,7 @@ sys.meta_path.insert(0, _Block())
 # `demo --quick` (every other test). Each run's stdout, stderr and exit code
 # are cut out at marker lines written, flushed, between the runs.
 TWO_DEMOS = BLOCK_MATPLOTLIB + """
-import os, sys
+import os, sys, traceback
 from fastcallbacks.__main__ import main
 
 def demo(args):
@@ -36,6 +36,9 @@ def demo(args):
         code = main(args)
     except SystemExit as e:    # argparse's error(): exit code 2
         code = e.code
+    except Exception:          # what would have ended the process: exit 1
+        traceback.print_exc()
+        code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     for stream in (sys.stdout, sys.stderr):
@@ -53,9 +56,13 @@ class _Run:
 
 
 def _split(text, count):
+    """[(text, exit code)] of each run; what the interpreter writes after the
+    last marker (at exit) belongs to the last run, as it did to the process."""
     parts = re.split(r"^@@@ demo .* exit (\S+) @@@\n", text, flags=re.M)
-    assert len(parts) == 2 * count + 1 and parts[-1].strip() == "", text[-4000:]
-    return [(parts[2 * i], parts[2 * i + 1]) for i in range(count)]
+    assert len(parts) == 2 * count + 1, text[-4000:]
+    runs = [[parts[2 * i], parts[2 * i + 1]] for i in range(count)]
+    runs[-1][0] += parts[-1]
+    return [tuple(run) for run in runs]
 
 
 @pytest.fixture(scope="module")
