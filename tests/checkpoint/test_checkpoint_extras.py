@@ -420,11 +420,20 @@ def test_digest_during_fsync_matches_and_passes_errors_on(tmp_path, monkeypatch)
                 checkpoint._fsync_and_digest(str(path))
 
 
+_LAYOUTS = {}
+
+
 def _layout_and_arrays(features):
-    model = classifier(features=features, build=True)
-    model.fit(np.ones((4, features)), np.ones((4, 1)), epochs=1, verbose=0)
-    layout = _ckptwriter.record_layout(model, with_assets=False)
-    return layout, [keras.ops.convert_to_numpy(v.value) for v in layout.variables]
+    # Made once per size (the two tests with features=3000 share it: a fit
+    # each was most of their time); the writer only reads them.
+    if features not in _LAYOUTS:
+        model = classifier(features=features, build=True)
+        model.fit(np.ones((4, features)), np.ones((4, 1)), epochs=1, verbose=0)
+        layout = _ckptwriter.record_layout(model, with_assets=False)
+        _LAYOUTS[features] = layout, [keras.ops.convert_to_numpy(v.value)
+                                      for v in layout.variables]
+    layout, arrays = _LAYOUTS[features]
+    return layout, list(arrays)
 
 
 @pytest.mark.parametrize("features", [4, 3000])

@@ -11,7 +11,6 @@ import sys
 
 import keras
 import numpy as np
-import pytest
 
 from fastcallbacks import checkpoint
 

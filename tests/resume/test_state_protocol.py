@@ -212,6 +212,17 @@ def test_a_failed_commit_leaves_one_whole_backup(tmp_path, step, monkeypatch):
                             f"fastcallbacks_state.{meta['epoch']}.npz"])
 
 
+def new_dropout_model():
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dropout(0.3), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(0.02), "mse")
+    return model
+
+
+dropout_model = Reused(new_dropout_model)
+
+
 @pytest.mark.parametrize("save_freq", ["epoch", 2])
 def test_resume_with_dropout_is_exact(tmp_path, save_freq):
     """In one process: interrupted at epoch 3 and resumed, a run with
@@ -220,9 +231,7 @@ def test_resume_with_dropout_is_exact(tmp_path, save_freq):
 
     def run(directory, stop):
         keras.utils.set_random_seed(3)
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
-                                  keras.layers.Dropout(0.3), keras.layers.Dense(1)])
-        model.compile(keras.optimizers.Adam(0.02), "mse")
+        model = dropout_model()  # the seed generator's state put back too
         es = fastcallbacks.EarlyStopping(patience=2, restore_best_weights=True)
         callbacks = [Stop(stop), fastcallbacks.BackupAndRestore(directory, save_freq=save_freq),
                      es, fastcallbacks.ReduceLROnPlateau(patience=1, factor=0.5)]
