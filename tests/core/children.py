@@ -82,9 +82,11 @@ def fork(target, *args, **kwargs):
     """
     r, wfd = os.pipe()
     try:
-        # The server imports what this process has of the package first, so
-        # that the child starts as warm as a fork of this process would.
-        warm = sorted(name for name in list(sys.modules) if name.startswith("fastcallbacks"))
+        # The server imports the core modules this process has first, so
+        # that the child starts as warm as a fork of this process would (not
+        # the Keras callbacks: they import Keras).
+        warm = sorted(name for name in list(sys.modules)
+                      if name.startswith(("fastcallbacks._core.", "fastcallbacks._reference.")))
         pid = _request(("fork", target.__module__, target.__qualname__,
                         sys.modules[target.__module__].__file__, args, kwargs, warm), [wfd])
     finally:
@@ -144,7 +146,7 @@ def _serve(sock):
             if name not in sys.modules:
                 try:
                     importlib.import_module(name)
-                except Exception:   # e.g. a Keras-only module without Keras here
+                except Exception:   # pragma: no cover - reported by the child's use
                     pass
         target = _function(module, qualname, path)   # imported before the fork
         (wfd,) = fds
