@@ -82,8 +82,13 @@ def fork(target, *args, **kwargs):
     """
     r, wfd = os.pipe()
     try:
+        # The server imports the core modules this process has first, so
+        # that the child starts as warm as a fork of this process would (not
+        # the Keras callbacks: they import Keras).
+        warm = sorted(name for name in list(sys.modules)
+                      if name.startswith(("fastcallbacks._core.", "fastcallbacks._reference.")))
         pid = _request(("fork", target.__module__, target.__qualname__,
-                        sys.modules[target.__module__].__file__, args, kwargs), [wfd])
+                        sys.modules[target.__module__].__file__, args, kwargs, warm), [wfd])
     finally:
         os.close(wfd)
     return pid, r
@@ -136,7 +141,13 @@ def _serve(sock):
             _, status = os.waitpid(message[1], 0)
             sock.sendall(struct.pack("<q", status))
             continue
-        _, module, qualname, path, args, kwargs = message
+        _, module, qualname, path, args, kwargs, warm = message
+        for name in warm:
+            if name not in sys.modules:
+                try:
+                    importlib.import_module(name)
+                except Exception:   # pragma: no cover - reported by the child's use
+                    pass
         target = _function(module, qualname, path)   # imported before the fork
         (wfd,) = fds
         pid = os.fork()

@@ -74,8 +74,18 @@ def central_entries(data):
     return out
 
 
+_CRAFTED = []
+
+
 def crafted():
-    """{name: bytes} of hand-made hostile files."""
+    """{name: bytes} of hand-made hostile files: built once (two 16 MiB
+    bombs among them), a fresh copy of each for every caller."""
+    if not _CRAFTED:
+        _CRAFTED.append(_crafted())
+    return {name: bytearray(data) for name, data in _CRAFTED[0].items()}
+
+
+def _crafted():
     small = {"a.npy": npy(np.arange(10.0)), "b.npy": npy(np.ones((3, 3), "i4"))}
     out = {}
     d = raw_zip(small)
@@ -122,19 +132,24 @@ def crafted():
 
 
 def bomb(nbytes):
-    """A zip with one deflated float32 member of `nbytes` zeros."""
+    """A zip with one deflated float32 member of `nbytes` zeros (a multiple
+    of 1 MiB): about 1,000 times smaller than what it declares."""
     import io
 
-    header = npy(np.zeros(nbytes // 4, "f4"))[:128]
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    body = c.compress(header)
+    head = header("<f4", (nbytes // 4,))   # what np.save writes before the data
+    assert len(head) == 128
     zero = bytes(1 << 20)
-    crc = zlib.crc32(header)
+    # Each MiB of zeros deflated after a full flush (history reset, byte
+    # aligned) gives the same bytes: deflate one and repeat it, instead of
+    # deflating every MiB at level 9 (seconds for 256 MiB).
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = c.compress(head) + c.flush(zlib.Z_FULL_FLUSH)
+    mib = c.compress(zero) + c.flush(zlib.Z_FULL_FLUSH)
+    body += mib * ((nbytes >> 20) - 1) + c.compress(zero) + c.flush()
+    crc = zlib.crc32(head)
     for _ in range(nbytes >> 20):
-        body += c.compress(zero)
         crc = zlib.crc32(zero, crc)
-    body += c.flush()
-    usize = len(header) + nbytes
+    usize = len(head) + nbytes
     name = b"layer/epoch_0000.npy"
     local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 33, crc, len(body), usize,
                         len(name), 0) + name
