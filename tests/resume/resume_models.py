@@ -9,6 +9,11 @@ Dropout layers, which are outside the weights), every optimizer variable,
 `stop_training`, and `model._initial_epoch` back to None: BackupAndRestore
 (Keras's and ours) sets it when it resumes, and Keras's `fit` never resets
 it, so a later `fit` of the same model would start at that epoch.
+
+Not for models with an unseeded Dropout on torch: there Dropout draws from
+torch's global generator, and a model's first fit leaves that generator
+elsewhere than its later fits do (test_resume_with_dropout_is_exact builds
+a new model each run).
 """
 
 import numpy as np
