@@ -5,6 +5,7 @@ leaves the old file or the continued one, never less."""
 
 import os
 import random
+import select
 import signal
 import stat
 import struct
@@ -196,6 +197,7 @@ def test_both_engines_continue_a_file_to_the_same_bytes(tmp_path):
 
 def _child_appender(impl_name, path, fd, n_new):
     impl = load_impl(impl_name)
+    os.write(fd, struct.pack("<i", -2))   # ready: the kill's delay counts from here
     w = impl.NpzWriter(path, "a", keep=lambda n: n < "m004")
     os.write(fd, struct.pack("<i", 0))   # continued: the old file is replaced
     for i in range(n_new):
@@ -215,6 +217,10 @@ def kill_trials(impl, tmp_path, delays):
         st = os.stat(path)
         before = (st.st_ino, st.st_size, st.st_mtime_ns)
         pid, r = fork(_child_appender, impl.name, path, n_new=30)
+        # The delay counts from the child's "ready" (a loaded machine can
+        # take longer than the longest delay to start a child).
+        ready, _, _ = select.select([r], [], [], 120)
+        assert ready and os.read(r, 4) == struct.pack("<i", -2), "the child did not start"
         time.sleep(delay)
         os.kill(pid, signal.SIGKILL)
         wait(pid)

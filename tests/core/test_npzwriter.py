@@ -4,6 +4,7 @@ import errno
 import functools
 import os
 import random
+import select
 import signal
 import struct
 import threading
@@ -482,6 +483,7 @@ def _member(i):
 
 def _child_writer(impl_name, path, fd, n_members):
     impl = load_impl(impl_name)
+    os.write(fd, struct.pack("<i", 0))   # ready: the kill's delay counts from here
     w = impl.NpzWriter(path)
     for i in range(n_members):
         w.add(f"m{i:03d}", _member(i))
@@ -498,6 +500,10 @@ def test_sigkill_at_random_moments_leaves_exactly_committed_members(impl, tmp_pa
     for trial in range(trials):
         path = str(tmp_path / f"k{trial}.npz")
         pid, r = fork(_child_writer, impl.name, path, n_members=40)
+        # The random moment counts from the child's "ready" (a loaded machine
+        # can take longer than the whole window to start a child).
+        ready, _, _ = select.select([r], [], [], 120)
+        assert ready and os.read(r, 4) == struct.pack("<i", 0), "the child did not start"
         time.sleep(rnd.uniform(0.0, 0.06))
         os.kill(pid, signal.SIGKILL)
         wait(pid)
