@@ -41,21 +41,28 @@ def scenario(impl, directory):
         mc.on_train_end()                      # is not there, waited for ever
         print(impl, "child", *sorted(os.listdir(directory)), flush=True)
         os._exit(0)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+    status = _wait_or_kill(pid, 60)
+    if status is None:
         return "the child hung"
     if status != 0:
         return f"the child failed: wait status {status}"
     mc.on_epoch_end(3, {"val_loss": 1.0})
     mc.on_train_end()
     print(impl, "parent", *sorted(os.listdir(directory)), flush=True)
+    return None
+
+
+def _wait_or_kill(pid, timeout):
+    """The child's wait status, or None if it ran past `timeout` seconds
+    (then it is SIGKILLed and reaped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
     return None
 
 
@@ -74,15 +81,7 @@ def run(impl, directory):
         os.write(w, (problem or "ok").encode())
         os._exit(0)
     os.close(w)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+    if _wait_or_kill(pid, 120) is None:
         os.close(r)
         print(impl, "status", "hung", flush=True)
         return
