@@ -21,6 +21,7 @@ thread: the background writer's work shows there even when a spare core
 hides it from the wall clock). The `async-1-overhead3.5%` case is in the groups only.
 """
 
+import os
 import shutil
 import tempfile
 import time
@@ -92,8 +93,19 @@ def bench_fit_with_backups(benchmark, data, config):
         benchmark.extra_info["blocked_share"] = min(shares)
 
 
-PAIRED = ["none", "keras-epoch", "keras-50", "sync-epoch", "sync-50", "async-epoch", "async-50"]
-PAIRED_ROUNDS = 10
+# FASTCALLBACKS_BENCH_PAIRED (a comma-separated subset, "none" always
+# included) and FASTCALLBACKS_BENCH_ROUNDS narrow the paired run: fewer
+# configurations put each fit closer in time to its anchor, more rounds
+# tighten the median, e.g. FASTCALLBACKS_BENCH_PAIRED=async-50,sync-50
+# FASTCALLBACKS_BENCH_ROUNDS=16.
+PAIRED = ["none", *[config for config in os.environ.get(
+    "FASTCALLBACKS_BENCH_PAIRED",
+    "keras-epoch,keras-50,sync-epoch,sync-50,async-epoch,async-50").split(",")
+    if config and config != "none"]]
+PAIRED_ROUNDS = int(os.environ.get("FASTCALLBACKS_BENCH_ROUNDS", "10"))
+if not set(PAIRED) <= set(CONFIGS) or PAIRED_ROUNDS < 1:
+    raise ValueError(f"FASTCALLBACKS_BENCH_PAIRED must name configurations of {CONFIGS} and "
+                     f"FASTCALLBACKS_BENCH_ROUNDS must be >= 1; got {PAIRED} and {PAIRED_ROUNDS}")
 
 
 def bench_zz_backup_ratios(data):
