@@ -88,14 +88,24 @@ def pytest_xdist_auto_num_workers(config):
     """`-n auto` (addopts): no workers for the benchmarks (timings need a
     quiet machine; pytest-benchmark turns itself off under xdist) or when
     the arguments name a single test file (one worker would run it all, after
-    every worker had imported Keras); otherwise xdist's default, a worker per
-    CPU."""
+    every worker had imported Keras); otherwise half again as many workers as
+    CPUs, since about a third of a worker's time goes to waiting on its
+    subprocesses, forks, kills and timeouts (on 2 cores, 3 workers took
+    3 min 43 s where 2 took 4 min 24 s, back to back, with the same CPU time;
+    4 took as long as 3). PYTEST_XDIST_AUTO_NUM_WORKERS still decides when
+    it is set."""
     if config.getoption("--benchmark"):
         return 0
     files = {str(arg).split("::")[0] for arg in config.args}
     if len(files) == 1 and next(iter(files)).endswith(".py"):
         return 0
-    return None
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None   # xdist's own implementation reads it
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cpus = os.cpu_count() or 1
+    return cpus + (cpus + 1) // 2
 
 
 def pytest_ignore_collect(collection_path, config):
