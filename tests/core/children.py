@@ -17,10 +17,12 @@ import atexit
 import importlib
 import os
 import pickle
+import select
 import socket
 import struct
 import subprocess
 import sys
+import time
 
 _TIMEOUT = 300.0   # a server that stops answering fails the test instead of hanging it
 _server = None
@@ -108,6 +110,24 @@ def read_ints(fd):
             break
         data += chunk
     os.close(fd)
+    return _ints(data)
+
+
+def read_first_ints(fd, count, timeout=120):
+    """The child's first `count` int32s, or fewer if the pipe closes or
+    `timeout` seconds pass; the pipe stays open for `read_ints`."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while len(data) < 4 * count:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        chunk = os.read(fd, 4 * count - len(data)) if ready else b""
+        if not chunk:
+            break
+        data += chunk
+    return _ints(data)
+
+
+def _ints(data):
     return [v for (v,) in struct.iter_unpack("<i", data[: len(data) // 4 * 4])]
 
 

@@ -5,7 +5,6 @@ leaves the old file or the continued one, never less."""
 
 import os
 import random
-import select
 import signal
 import stat
 import struct
@@ -16,7 +15,7 @@ import pytest
 
 from fastcallbacks import _tempfiles, npz
 
-from .children import fork, read_ints, wait
+from .children import fork, read_first_ints, read_ints, wait
 from .exact_arrays import assert_array_identical
 from .impls import load_impl
 
@@ -219,8 +218,7 @@ def kill_trials(impl, tmp_path, delays):
         pid, r = fork(_child_appender, impl.name, path, n_new=30)
         # The delay counts from the child's "ready" (a loaded machine can
         # take longer than the longest delay to start a child).
-        ready, _, _ = select.select([r], [], [], 120)
-        assert ready and os.read(r, 4) == struct.pack("<i", -2), "the child did not start"
+        assert read_first_ints(r, 1) == [-2], "the child did not start"
         time.sleep(delay)
         os.kill(pid, signal.SIGKILL)
         wait(pid)

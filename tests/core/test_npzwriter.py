@@ -4,7 +4,6 @@ import errno
 import functools
 import os
 import random
-import select
 import signal
 import struct
 import threading
@@ -22,7 +21,7 @@ from fastcallbacks import npz
 from fastcallbacks._core import npzwriter as c_npzwriter
 from fastcallbacks._reference import npzwriter as r_npzwriter
 
-from .children import fork, read_ints, wait
+from .children import fork, read_first_ints, read_ints, wait
 from .exact_arrays import assert_array_identical
 from .impls import load_impl
 
@@ -493,20 +492,6 @@ def _child_writer(impl_name, path, fd, n_members):
     os.write(fd, struct.pack("<i", -1))
 
 
-def _read_reports(fd, count, timeout=120):
-    """The child's first `count` reports (int32s), or fewer if the pipe
-    closes or `timeout` seconds pass."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    while len(data) < 4 * count:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        chunk = os.read(fd, 4 * count - len(data)) if ready else b""
-        if not chunk:
-            break
-        data += chunk
-    return [v for (v,) in struct.iter_unpack("<i", data[: len(data) // 4 * 4])]
-
-
 def test_sigkill_at_random_moments_leaves_exactly_committed_members(impl, tmp_path):
     assert POSIX, "this test needs fork() and SIGKILL"
     rnd = random.Random(5)
@@ -519,7 +504,7 @@ def test_sigkill_at_random_moments_leaves_exactly_committed_members(impl, tmp_pa
         # progress, not in time alone (under CI's four side-by-side legs a
         # child could get no CPU during a fixed 60 ms window from its
         # "ready", and every kill landed before the first commit).
-        seen = _read_reports(r, 1 + rnd.randrange(12))
+        seen = read_first_ints(r, 1 + rnd.randrange(12))
         assert seen[:1] == [0], "the child did not start"
         time.sleep(rnd.uniform(0.0, 0.01))
         os.kill(pid, signal.SIGKILL)
