@@ -15,8 +15,8 @@
 * Scratch files (`tmp_path`, `tempfile`, the children's too) go to a RAM
   file system when there is a large one (`/dev/shm` on Linux) and `TMPDIR`
   is not set: the suite writes about 2 GB, much of it with `fsync`, and a
-  shared disk made tests wait on it (a quarter-minute of the suite's wall
-  time on the 2-core machine). What the tests check is unchanged: their
+  shared disk made tests wait on it (docs/CONTRIBUTING.md has the timings).
+  What the tests check is unchanged: their
   crashes are SIGKILLs, which a RAM file system survives like a disk (the
   page cache is the same), and the disk-full tests mount their own tmpfs.
   Set `TMPDIR` to choose another place.
@@ -90,10 +90,8 @@ def pytest_xdist_auto_num_workers(config):
     the arguments name a single test file (one worker would run it all, after
     every worker had imported Keras); otherwise half again as many workers as
     CPUs, since about a third of a worker's time goes to waiting on its
-    subprocesses, forks, kills and timeouts (on 2 cores, 3 workers took
-    3 min 43 s where 2 took 4 min 24 s, back to back, with the same CPU time;
-    4 took as long as 3). PYTEST_XDIST_AUTO_NUM_WORKERS still decides when
-    it is set."""
+    subprocesses, forks, kills and timeouts (docs/CONTRIBUTING.md has the
+    timings). PYTEST_XDIST_AUTO_NUM_WORKERS still decides when it is set."""
     if config.getoption("--benchmark"):
         return 0
     files = {str(arg).split("::")[0] for arg in config.args}

@@ -65,6 +65,22 @@ def _backup(config, directory):
                                            async_save=impl == "async", max_overhead=overhead)]
 
 
+def _timed_fit(model, x, y, config, directory):
+    """One benchmark `fit()` with `config`'s backup in `directory`: its wall
+    time, its process CPU time, and the share of the wall time the training
+    thread spent in backups (None for Keras's callback or none)."""
+    backup = _backup(config, directory)
+    callbacks = [fastcallbacks.EarlyStopping(monitor="loss", patience=100),
+                 fastcallbacks.ReduceLROnPlateau(monitor="loss", patience=100), *backup]
+    start, start_cpu = time.perf_counter(), time.process_time()
+    model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0, shuffle=False,
+              callbacks=callbacks)
+    elapsed = time.perf_counter() - start
+    share = (backup[0].blocked_seconds / elapsed
+             if backup and hasattr(backup[0], "blocked_seconds") else None)
+    return elapsed, time.process_time() - start_cpu, share
+
+
 @pytest.mark.parametrize("config", CONFIGS)
 def bench_fit_with_backups(benchmark, data, config):
     benchmark.group = "BackupAndRestore: fit(), 2 epochs of 200 steps, 0.6M params"
@@ -76,14 +92,9 @@ def bench_fit_with_backups(benchmark, data, config):
     shares = []
 
     def run():
-        backup = _backup(config, f"{scratch}/b")
-        callbacks = [fastcallbacks.EarlyStopping(monitor="loss", patience=100),
-                     fastcallbacks.ReduceLROnPlateau(monitor="loss", patience=100), *backup]
-        start = time.perf_counter()
-        model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0, shuffle=False,
-                  callbacks=callbacks)
-        if backup and hasattr(backup[0], "blocked_seconds"):
-            shares.append(backup[0].blocked_seconds / (time.perf_counter() - start))
+        share = _timed_fit(model, x, y, config, f"{scratch}/b")[2]
+        if share is not None:
+            shares.append(share)
 
     try:
         benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
@@ -98,9 +109,10 @@ def bench_fit_with_backups(benchmark, data, config):
 # configurations put each fit closer in time to its anchor, more rounds
 # tighten the median, e.g. FASTCALLBACKS_BENCH_PAIRED=async-50,sync-50
 # FASTCALLBACKS_BENCH_ROUNDS=16.
+# By default every configuration but the overhead-bounded one.
 PAIRED = ["none", *[config for config in os.environ.get(
     "FASTCALLBACKS_BENCH_PAIRED",
-    "keras-epoch,keras-50,sync-epoch,sync-50,async-epoch,async-50").split(",")
+    ",".join(c for c in CONFIGS if "overhead" not in c)).split(",")
     if config and config != "none"]]
 PAIRED_ROUNDS = int(os.environ.get("FASTCALLBACKS_BENCH_ROUNDS", "10"))
 if not set(PAIRED) <= set(CONFIGS) or PAIRED_ROUNDS < 1:
@@ -129,19 +141,13 @@ def bench_zz_backup_ratios(data):
     try:
         for r in range(PAIRED_ROUNDS + 1):  # round 0: warm-up
             for config in order.permutation(PAIRED):
-                backup = _backup(config, f"{scratch}/{config}-{r}")
-                callbacks = [fastcallbacks.EarlyStopping(monitor="loss", patience=100),
-                             fastcallbacks.ReduceLROnPlateau(monitor="loss", patience=100),
-                             *backup]
-                start, start_cpu = time.perf_counter(), time.process_time()
-                models[config].fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0,
-                                   shuffle=False, callbacks=callbacks)
-                elapsed = time.perf_counter() - start
+                elapsed, cpu_time, share = _timed_fit(models[config], x, y, config,
+                                                      f"{scratch}/{config}-{r}")
                 if r:
                     times[config].append(elapsed)
-                    cpu[config].append(time.process_time() - start_cpu)
-                    if backup and hasattr(backup[0], "blocked_seconds"):
-                        shares[config].append(backup[0].blocked_seconds / elapsed)
+                    cpu[config].append(cpu_time)
+                    if share is not None:
+                        shares[config].append(share)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     base = np.array(times["none"])
