@@ -34,11 +34,17 @@ def fit_data(x, y, batch_size=32, validation=None):
         return kwargs
     import tensorflow as tf
 
-    kwargs = dict(x=tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size),
-                  shuffle=False)
+    options = tf.data.Options()
+    # No autotuning: its model thread made the garbage collector wait up
+    # to a minute when it freed one of these iterators in a loaded worker
+    # (gdb: the main thread in ~RootDataset::Iterator, joining the thread
+    # that sleeps in Model::OptimizeLoop). The batches are the same.
+    options.autotune.enabled = False
+    kwargs = dict(x=tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+                  .with_options(options), shuffle=False)
     if validation is not None:
         kwargs["validation_data"] = tf.data.Dataset.from_tensor_slices(
-            tuple(validation)).batch(batch_size)
+            tuple(validation)).batch(batch_size).with_options(options)
     return kwargs
 
 
