@@ -62,9 +62,9 @@ KERAS_SUITES = ("keras", "checkpoint", "logger", "demo", "resume")
 # The test files that take longest (wall time on 3 workers, 2 cores), longest
 # first: `--dist loadfile` hands files out in collection order
 # (`pytest_configure` turns off xdist's reordering by test count), so these
-# start early and the last files to finish are short ones (a worker left
-# alone with a long file made the run about 15 s longer). The list is only
-# an order: a file not in it runs after them, as collected.
+# start early and the last files to finish are short ones, not a worker
+# left alone with a long file (docs/CONTRIBUTING.md has the timings). The
+# list is only an order: a file not in it runs after them, as collected.
 LONGEST_FIRST = (
     "tests/keras/test_parity_fit.py",
     "tests/distributed/test_two_processes.py",
@@ -144,17 +144,20 @@ def pytest_ignore_collect(collection_path, config):
 
 
 def pytest_configure(config):
+    missing = [name for name in LONGEST_FIRST if not (ROOT / name).is_file()]
+    if missing:   # a renamed file would silently lose its place
+        raise pytest.UsageError(f"conftest.LONGEST_FIRST names missing files: {missing}")
     if hasattr(config.option, "loadscopereorder"):   # pytest-xdist >= 3.6
         config.option.loadscopereorder = False        # LONGEST_FIRST orders the files
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session):
-    """Moves what collection made (Keras, TensorFlow and the test modules:
-    about half a million objects, alive until the run ends) out of the
-    garbage collector's reach (`gc.freeze`): each full collection during the
-    tests then walks only what the tests made (on 3 workers the full
-    collections took about 20 s of CPU, most of it walking the imports)."""
+    """Moves what collection made (Keras, TensorFlow and the test modules,
+    alive until the run ends) out of the garbage collector's reach
+    (`gc.freeze`): each full collection during the tests then walks only
+    what the tests made, not the imports (docs/CONTRIBUTING.md has the
+    timings)."""
     gc.collect()
     gc.freeze()
 

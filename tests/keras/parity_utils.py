@@ -35,10 +35,11 @@ def fit_data(x, y, batch_size=32, validation=None):
     import tensorflow as tf
 
     options = tf.data.Options()
-    # No autotuning: its model thread made the garbage collector wait up
-    # to a minute when it freed one of these iterators in a loaded worker
-    # (gdb: the main thread in ~RootDataset::Iterator, joining the thread
-    # that sleeps in Model::OptimizeLoop). The batches are the same.
+    # No autotuning: when the garbage collector freed one of these
+    # iterators in a loaded worker, it waited for the autotuning thread to
+    # wake from its sleep (gdb: the main thread in ~RootDataset::Iterator,
+    # joining the thread in Model::OptimizeLoop), for up to the autotuning
+    # period (a minute at most). The batches are the same.
     options.autotune.enabled = False
     kwargs = dict(x=tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
                   .with_options(options), shuffle=False)
