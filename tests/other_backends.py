@@ -5,8 +5,22 @@ Run in an environment with keras + jax or torch and fastcallbacks installed:
     KERAS_BACKEND=torch python tests/other_backends.py
 CI has TensorFlow only; this is how JAX and torch were checked.
 """
+import os, sys, tempfile
 import numpy as np, keras, fastcallbacks as fc
 print("backend", keras.backend.backend(), "impl", fc.implementation())
+# `keras.utils.set_random_seed` imports TensorFlow here when it is installed:
+# the demo's and the example's seeding hide its native start-up notes.
+if "tensorflow" not in sys.modules and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3":
+    import fastcallbacks.demo
+    with tempfile.TemporaryFile() as native:
+        saved = os.dup(2); os.dup2(native.fileno(), 2)
+        try:
+            fastcallbacks.demo._set_random_seed(keras, 0)
+        finally:
+            os.dup2(saved, 2); os.close(saved)
+        native.seek(0)
+        assert native.read() == b"", "native stderr output while seeding"
+    print("seeding quiet; tensorflow imported:", "tensorflow" in sys.modules)
 rng = np.random.default_rng(0)
 x = rng.normal(size=(256, 8)).astype("float32"); y = (x[:, :1] > 0).astype("float32")
 def run(mod, extra=()):

@@ -41,7 +41,7 @@ def example(epochs=10, seed=0):
     y = (x @ w + 4.0 * rng.normal(size=600) > 0).astype("float32")
     x_train, y_train, x_val, y_val = x[:500], y[:500], x[500:], y[500:]
 
-    keras.utils.set_random_seed(seed)
+    _demo._set_random_seed(keras, seed)
     model = keras.Sequential(
         [
             keras.Input((50,)),

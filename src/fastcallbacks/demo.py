@@ -231,6 +231,16 @@ def _import_keras(error=None):
     return keras
 
 
+def _set_random_seed(keras, seed):
+    """`keras.utils.set_random_seed`, which seeds TensorFlow too when it is
+    installed: on the other backends that imports it, and its start-up
+    notes are hidden as in `_import_keras`."""
+    quiet = ("tensorflow" not in sys.modules
+             and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3")
+    with _native_stderr_hidden(quiet):
+        keras.utils.set_random_seed(seed)
+
+
 class _native_stderr_hidden:
     def __init__(self, active):
         self.active = active
@@ -275,7 +285,7 @@ def run(out="fastcallbacks-demo", epochs=None, quick=False, seed=0, plot=True, s
     def say(*args):
         print(*args, file=stdout, flush=True)
 
-    keras.utils.set_random_seed(seed)
+    _set_random_seed(keras, seed)
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 

@@ -28,7 +28,7 @@ def _script_backend():
 def test_other_backends_script_passes(tmp_path):
     backend = _script_backend()
     env = dict(os.environ, KERAS_BACKEND=backend, JAX_PLATFORMS="cpu",
-               FASTCALLBACKS_REQUIRE_EXT="1",
+               FASTCALLBACKS_REQUIRE_EXT="1", TF_CPP_MIN_LOG_LEVEL="3",
                # JAX's compilation cache, empty at the start, in this test's
                # folder: the script's Keras/fastcallbacks fit pairs build the
                # same model, so the second one's train and test steps reuse
@@ -43,6 +43,7 @@ def test_other_backends_script_passes(tmp_path):
                        timeout=600)
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-3000:]
+    assert "seeding quiet" in p.stdout, out[-3000:]   # the demo's seeding was checked
     assert f"backend {backend} impl cython" in p.stdout, out[-3000:]
     for line in ("parity ok", "checkpoint ok .keras async", "activation logger ok", "host arrays ok",
                  "criteria ok", "ALL OK"):
