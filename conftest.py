@@ -88,9 +88,14 @@ LONGEST_FIRST = (
 IMPL_SUITES = ("keras", "checkpoint", "logger", "resume")
 
 
+def _relative(path):
+    """`path` relative to the repository root (ValueError outside it)."""
+    return Path(path).resolve().relative_to(ROOT.resolve())
+
+
 def _suite(path):
     """The folder under tests/ that `path` is in, or None."""
-    parts = Path(path).resolve().relative_to(ROOT.resolve()).parts
+    parts = _relative(path).parts
     return parts[1] if len(parts) > 2 and parts[0] == "tests" else None
 
 
@@ -164,7 +169,7 @@ def pytest_collection_finish(session):
 
 def _file_rank(item, ranks={name: i for i, name in enumerate(LONGEST_FIRST)}):
     try:
-        name = Path(item.path).resolve().relative_to(ROOT.resolve()).as_posix()
+        name = _relative(item.path).as_posix()
     except ValueError:
         return len(LONGEST_FIRST)
     return ranks.get(name, len(LONGEST_FIRST))

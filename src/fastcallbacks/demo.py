@@ -213,12 +213,8 @@ def _import_keras(error=None):
 
     error = error or DemoError
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    quiet = "keras" not in sys.modules and os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
     try:
-        # TensorFlow's C++ start-up notes (oneDNN, absl) ignore
-        # TF_CPP_MIN_LOG_LEVEL; hide the native stderr during the import only
-        # (Python errors are raised, and printed, after it is restored).
-        with _native_stderr_hidden(quiet):
+        with _startup_notes_hidden("keras"):
             import keras
     except ImportError as e:
         if error is DemoError:
@@ -235,10 +231,17 @@ def _set_random_seed(keras, seed):
     """`keras.utils.set_random_seed`, which seeds TensorFlow too when it is
     installed: on the other backends that imports it, and its start-up
     notes are hidden as in `_import_keras`."""
-    quiet = ("tensorflow" not in sys.modules
-             and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3")
-    with _native_stderr_hidden(quiet):
+    with _startup_notes_hidden("tensorflow"):
         keras.utils.set_random_seed(seed)
+
+
+def _startup_notes_hidden(first_import_of):
+    """Hides the native stderr while the block runs if it may import
+    `first_import_of` (not imported yet) and TF_CPP_MIN_LOG_LEVEL is 3:
+    TensorFlow's C++ start-up notes (oneDNN, absl) ignore that level.
+    Python errors are raised, and printed, after stderr is restored."""
+    return _native_stderr_hidden(first_import_of not in sys.modules
+                                 and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3")
 
 
 class _native_stderr_hidden:

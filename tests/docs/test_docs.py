@@ -1,9 +1,7 @@
 """README.md and docs/: length, links, the CI test command, runnable examples."""
 
-import os
 import re
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
