@@ -165,6 +165,12 @@ def test_a_write_failure_on_the_writer_fails_both(pair):
         assert f"seen by process {index}" in error
         assert "File too large" in error or "Errno 27" in error
     assert len(a["epochs"]) == len(b["epochs"])   # failed at the same point
+    # Every save under the limit failed and left no file, including one
+    # still in flight when fit raised (the worker waits for it).
+    assert not [n for n in _files(pair) if n.startswith("fail")]
+    late = pair["reports"][0].get("write_fails_late_error")
+    assert late is None or (late.startswith("OSError: ") and "File too large" in late), late
+    assert "write_fails_late_error" not in pair["reports"][1]
 
 
 def test_backup_written_by_the_writer_only_and_holds_the_last_epoch(pair):
