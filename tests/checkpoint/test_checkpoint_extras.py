@@ -172,6 +172,50 @@ def test_async_error_is_raised_later_and_previous_file_survives(tmp_path, monkey
     cb.on_train_end()  # the error was raised once
 
 
+@pytest.mark.parametrize("fails", [False, True])
+def test_async_save_in_flight_when_fit_raises_ends_at_flush(tmp_path, monkeypatch, fails):
+    # Keras runs no on_train_end after an error: the save started at the
+    # epoch end before it goes on in the background; flush() waits for it
+    # and raises its error (the user's `finally`, or AgreeOnStop's worker).
+    path = tmp_path / "last.weights.h5"
+    started, release = threading.Event(), threading.Event()
+    real = _ckptwriter.write_weights_h5
+
+    def slow(tmp, layout, arrays, **kwargs):
+        started.set()
+        release.wait(20)
+        if fails:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(tmp, layout, arrays, **kwargs)
+
+    class Fails(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("a later callback failed")
+
+    monkeypatch.setattr(_ckptwriter, "write_weights_h5", slow)
+    cb = fastcallbacks.ModelCheckpoint(str(path), save_weights_only=True, async_save=True)
+    model = classifier()
+    with pytest.raises(RuntimeError, match="a later callback failed"):
+        model.fit(np.ones((8, 4)), np.ones((8, 1)), epochs=3, verbose=0,
+                  callbacks=[cb, Fails()])
+    assert started.wait(20)   # the save runs on after fit raised
+    assert not path.exists()
+    release.set()
+    if fails:
+        with pytest.raises(OSError) as info:
+            cb.flush()
+        assert info.value.errno == errno.ENOSPC and str(path) in str(info.value)
+        assert checkpoint_files(tmp_path)[0] == []   # no file, no temporary file
+    else:
+        cb.flush()
+        assert checkpoint_files(tmp_path)[0] == ["last.weights.h5"]
+        assert checkpoint.verify(path)
+        np.testing.assert_array_equal(loaded_state(path, True)[0][0],
+                                      model.get_weights()[0])
+    cb.flush()   # reported once
+    cb.on_train_end()
+
+
 def test_async_error_without_errno_is_raised_with_a_note(tmp_path, monkeypatch):
     path = tmp_path / "last.weights.h5"
     cb = fastcallbacks.ModelCheckpoint(str(path), save_weights_only=True, async_save=True)
